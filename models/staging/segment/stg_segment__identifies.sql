@@ -1,0 +1,46 @@
+/* Identify calls: an anonymous_id tied to a user_id, with the user's traits at that time.
+   One row per Segment identify message id (the first copy received wins); rejected rows
+   are in staging.stg_quarantine. Small enough to rebuild in full. */
+MODEL (
+  name staging.stg_segment__identifies,
+  kind FULL,
+  grain identify_id,
+  audits (
+    unique_values(columns := (identify_id)),
+    not_null(columns := (identify_id, user_id, identified_at))
+  )
+);
+
+WITH source AS (
+  SELECT
+    id,
+    anonymous_id,
+    user_id,
+    timestamp,
+    received_at,
+    email,
+    name,
+    company_id,
+    company_name
+  FROM raw_segment.identifies
+  WHERE
+    @is_valid_raw_row('raw_segment.identifies')
+), deduplicated AS (
+  SELECT
+    *
+  FROM source
+  QUALIFY
+    ROW_NUMBER() OVER (PARTITION BY id ORDER BY received_at, anonymous_id) = 1
+)
+SELECT
+  i.id::STRING AS identify_id, /* Segment message id */
+  i.anonymous_id::STRING AS anonymous_id, /* the device/browser id being identified (NULL for server-side identifies) */
+  i.user_id::STRING AS user_id, /* app user id */
+  i.timestamp::TIMESTAMP AS identified_at, /* when the identify happened, UTC */
+  i.received_at::TIMESTAMP AS received_at, /* when Segment received it, UTC */
+  i.email::STRING AS email, /* email trait as sent */
+  @normalize_email(i.email)::STRING AS email_normalized, /* lower-case, trimmed email: the key for matching Stripe customers */
+  i.name::STRING AS user_name, /* name trait */
+  i.company_id::STRING AS company_id, /* B2B company id trait */
+  i.company_name::STRING AS company_name /* B2B company name trait */
+FROM deduplicated AS i

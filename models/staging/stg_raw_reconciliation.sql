@@ -1,0 +1,35 @@
+/* Where every raw row went. One row per raw table and processed day (the last day of each
+   batch a plan or run processes): raw rows = staged + duplicates + rejected + pending,
+   audited on every build. Pending rows are valid rows of an incremental source dated
+   after that day. A failure means staging
+   lost rows: typically events that arrived later than the incremental lookback, which a
+   restatement of the staging model recovers (README, "Late data"). */
+MODEL (
+  name staging.stg_raw_reconciliation,
+  kind INCREMENTAL_BY_TIME_RANGE (
+    time_column as_of_date
+  ),
+  grain (as_of_date, raw_table),
+  audits (
+    unique_combination_of_columns(columns := (as_of_date, raw_table)),
+    raw_rows_reconcile
+  )
+);
+
+WITH processed AS (
+  SELECT
+    CAST(@end_ts AS TIMESTAMP) AS processed_until
+), accounts AS (
+  @raw_row_accounts()
+)
+SELECT
+  DATE(@end_ts) AS as_of_date, /* the last processed day these counts are as of (UTC) */
+  a.raw_table::STRING AS raw_table, /* raw table, e.g. raw_segment.tracks */
+  a.staging_model::STRING AS staging_model, /* the staging model that keeps its valid rows */
+  a.raw_rows::INT64 AS raw_rows, /* rows in the raw table */
+  a.staged_rows::INT64 AS staged_rows, /* rows in the staging model */
+  a.duplicate_rows::INT64 AS duplicate_rows, /* valid rows repeating a key already staged */
+  a.rejected_rows::INT64 AS rejected_rows, /* rows in staging.stg_quarantine */
+  a.pending_rows::INT64 AS pending_rows, /* valid rows dated after the last processed interval */
+  (a.raw_rows - a.staged_rows - a.duplicate_rows - a.rejected_rows - a.pending_rows)::INT64 AS unaccounted_rows /* must be 0 */
+FROM accounts AS a
