@@ -62,7 +62,7 @@ SELECT
   utm.timestamp::TIMESTAMP AS viewed_at, /* when the page was viewed, UTC */
   DATE(utm.timestamp) AS event_date, /* UTC day of viewed_at */
   utm.received_at::TIMESTAMP AS received_at, /* when Segment received the message, UTC */
-  TIMESTAMP_DIFF(utm.received_at, utm.timestamp, SECOND)::INT64 AS arrival_delay_seconds, /* received_at - viewed_at */
+  FLOOR(TIMESTAMP_DIFF(utm.received_at, utm.timestamp, MICROSECOND) / 1000000)::INT64 AS arrival_delay_seconds, /* received_at - viewed_at */
   utm.url::STRING AS url, /* full URL */
   utm.path::STRING AS page_path, /* URL path, e.g. /pricing */
   utm.referrer::STRING AS referrer, /* referring URL, NULL for direct */

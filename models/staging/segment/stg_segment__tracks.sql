@@ -57,7 +57,7 @@ SELECT
   DATE(t.timestamp) AS event_date, /* UTC day of event_at */
   t.received_at::TIMESTAMP AS received_at, /* when Segment received the message, UTC */
   t.sent_at::TIMESTAMP AS sent_at, /* when the client sent the message, UTC */
-  TIMESTAMP_DIFF(t.received_at, t.timestamp, SECOND)::INT64 AS arrival_delay_seconds, /* received_at - event_at */
+  FLOOR(TIMESTAMP_DIFF(t.received_at, t.timestamp, MICROSECOND) / 1000000)::INT64 AS arrival_delay_seconds, /* received_at - event_at */
   COALESCE(LOWER(t.context_device_type), 'unknown')::STRING AS platform, /* web | ios | android | unknown */
   t.context_location_country::STRING AS country, /* country from IP geolocation */
   LOWER(TRIM(t.context_campaign_source))::STRING AS utm_source, /* lower-cased utm_source */
