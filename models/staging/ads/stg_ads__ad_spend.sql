@@ -28,11 +28,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_ads.ad_spend')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY date, platform, campaign_id ORDER BY spend DESC, account_id) = 1
+  @deduplicate(source, [date, platform, campaign_id], ['spend DESC', 'account_id'])
 )
 SELECT
   a.date::DATE AS spend_date, /* UTC day of the spend */

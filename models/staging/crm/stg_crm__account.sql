@@ -22,11 +22,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_crm.account')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY created_date DESC, name) = 1
+  @deduplicate(source, [id], ['created_date DESC', 'name'])
 )
 SELECT
   a.id::STRING AS account_id, /* CRM account id */

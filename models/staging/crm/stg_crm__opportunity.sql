@@ -29,11 +29,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_crm.opportunity')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY created_date DESC, stage_name) = 1
+  @deduplicate(source, [id], ['created_date DESC', 'stage_name'])
 )
 SELECT
   o.id::STRING AS opportunity_id, /* CRM opportunity id */

@@ -26,11 +26,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_segment.identifies')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY received_at, anonymous_id) = 1
+  @deduplicate(source, [id], ['received_at', 'anonymous_id'])
 )
 SELECT
   i.id::STRING AS identify_id, /* Segment message id */

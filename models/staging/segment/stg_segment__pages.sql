@@ -43,11 +43,7 @@ WITH source AS (
     @is_valid_raw_row('raw_segment.pages')
     AND timestamp BETWEEN @start_ts AND @end_ts
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY received_at, anonymous_id) = 1
+  @deduplicate(source, [id], ['received_at', 'anonymous_id'])
 ), utm AS (
   SELECT
     *,

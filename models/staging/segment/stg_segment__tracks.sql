@@ -41,11 +41,7 @@ WITH source AS (
     @is_valid_raw_row('raw_segment.tracks')
     AND timestamp BETWEEN @start_ts AND @end_ts
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY received_at, anonymous_id) = 1
+  @deduplicate(source, [id], ['received_at', 'anonymous_id'])
 )
 SELECT
   t.id::STRING AS event_id, /* Segment message id */

@@ -30,11 +30,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_stripe.charge')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY created DESC, status) = 1
+  @deduplicate(source, [id], ['created DESC', 'status'])
 )
 SELECT
   c.id::STRING AS charge_id, /* Stripe charge id */

@@ -25,11 +25,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_stripe.customer')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY created DESC, email) = 1
+  @deduplicate(source, [id], ['created DESC', 'email'])
 )
 SELECT
   c.id::STRING AS customer_id, /* Stripe customer id */

@@ -29,11 +29,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_stripe.invoice')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY created DESC, status) = 1
+  @deduplicate(source, [id], ['created DESC', 'status'])
 )
 SELECT
   i.id::STRING AS invoice_id, /* Stripe invoice id */

@@ -26,11 +26,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_stripe.price')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY created DESC, nickname) = 1
+  @deduplicate(source, [id], ['created DESC', 'nickname'])
 )
 SELECT
   p.id::STRING AS price_id, /* Stripe price id */

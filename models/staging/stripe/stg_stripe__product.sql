@@ -19,11 +19,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_stripe.product')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id ORDER BY created DESC, name) = 1
+  @deduplicate(source, [id], ['created DESC', 'name'])
 )
 SELECT
   p.id::STRING AS product_id, /* Stripe product id */

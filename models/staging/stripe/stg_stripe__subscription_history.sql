@@ -32,11 +32,7 @@ WITH source AS (
   WHERE
     @is_valid_raw_row('raw_stripe.subscription_history')
 ), deduplicated AS (
-  SELECT
-    *
-  FROM source
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY id, updated_at ORDER BY status, price_id, quantity) = 1
+  @deduplicate(source, [id, updated_at], ['status', 'price_id', 'quantity'])
 )
 SELECT
   s.id::STRING AS subscription_id, /* Stripe subscription id */
