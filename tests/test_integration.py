@@ -60,7 +60,8 @@ def _query(context, sql: str):
 def test_every_model_is_built_with_rows(built):
     context, _, _ = built
     models = [m for m in context.models.values() if m.kind.name != "EXTERNAL"]
-    assert len(models) >= 20
+    # every model file loaded and was planned
+    assert len(models) == len(list((ROOT / "models").rglob("*.sql")))
     empty = []
     for model in models:
         (rows,) = _query(context, f"SELECT COUNT(*) FROM {model.name}")[0]
@@ -168,11 +169,11 @@ def test_demo_command_builds_and_reruns_without_duplicating(tmp_path):
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "== growthmesh demo ==" in first.stdout
     assert "staging.stg_segment__tracks" in first.stdout
-    counts = staged_counts()
-    assert all(n > 0 for _, n in counts)
+    counts = dict(staged_counts())
+    assert counts["raw_segment.pages"] > 0 and counts["raw_segment.tracks"] > 0
 
     second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "keeping it" in second.stdout
-    assert staged_counts() == counts
+    assert dict(staged_counts()) == counts
     assert json.loads(db.with_name("demo.demo_args.json").read_text())["users"] == 120
