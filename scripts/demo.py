@@ -36,7 +36,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags; defaults give the standard demo set."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=10_000, help="demo users to generate (default 10000)")
-    parser.add_argument("--days", type=int, default=365, help="days of history ending yesterday (default 365)")
+    parser.add_argument("--days", type=int, default=365, help="days of history (default 365)")
+    parser.add_argument("--end", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                        help="last day of data, UTC (default: yesterday)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--db", type=Path, default=Path(os.environ.get("GROWTHMESH_DUCKDB", DEFAULT_DB)),
                         help="DuckDB file (default data/growthmesh.duckdb, or $GROWTHMESH_DUCKDB)")
@@ -58,7 +60,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 
 def generate_if_needed(args: argparse.Namespace, db: Path, env: dict[str, str]) -> bool:
     """(Re)generate the demo data unless the database already holds this exact set."""
-    end = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    end = args.end or dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     start = end - dt.timedelta(days=args.days - 1)
     wanted = {"seed": args.seed, "users": args.users, "start": start.isoformat(), "end": end.isoformat()}
     stamp = db.with_name(db.stem + ".demo_args.json")
@@ -108,6 +110,8 @@ def summarize(db: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Generate (if needed), plan prod with auto-apply, print the summary."""
     args = parse_args(argv)
+    if args.users < 1 or args.days < 1:
+        sys.exit("demo: --users and --days must be at least 1")
     started = time.monotonic()
     env = dict(os.environ, GROWTHMESH_DUCKDB=str(args.db))
     generate_if_needed(args, args.db, env)

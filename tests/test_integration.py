@@ -152,8 +152,9 @@ def test_identity_map_resolves_each_source_id_to_one_user(built):
 def test_demo_command_builds_and_reruns_without_duplicating(tmp_path):
     """`scripts/demo.py` (what `make demo` runs), twice: the second run keeps the data."""
     db = tmp_path / "demo.duckdb"
-    env = dict(os.environ, GROWTHMESH_START=(dt.date.today() - dt.timedelta(days=40)).isoformat())
-    cmd = [sys.executable, str(ROOT / "scripts" / "demo.py"), "--users", "120", "--days", "20", "--db", str(db)]
+    env = dict(os.environ, GROWTHMESH_START="2025-06-01")
+    cmd = [sys.executable, str(ROOT / "scripts" / "demo.py"), "--users", "120", "--days", "20",
+           "--end", "2025-06-20", "--db", str(db)]
 
     def staged_counts():
         con = duckdb.connect(str(db), read_only=True)
