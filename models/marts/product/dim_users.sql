@@ -1,0 +1,146 @@
+/* Users: one row per app user_id seen in identifies or events, with their lifecycle dates
+   (DESIGN.md Definitions), first touch, current plan, lifetime activity and credits.
+   "As of" is the last day with activity in product.fct_user_activity_daily, never the
+   wall clock. First touch is the first session of the user or of an anonymous_id first
+   identified as the user. */
+MODEL (
+  name product.dim_users,
+  kind FULL,
+  grain user_id,
+  audits (
+    unique_values(columns := (user_id)),
+    not_null(columns := (user_id, first_seen_at, signup_at, lifecycle_stage, current_plan_tier, credits_balance)),
+    accepted_values(column := lifecycle_stage, is_in := ('new', 'growing', 'established', 'mature')),
+    lifecycle_dates_in_order
+  )
+);
+
+WITH as_of AS (
+  SELECT
+    MAX(a.activity_date) AS as_of_date
+  FROM product.fct_user_activity_daily AS a
+), identities AS (
+  SELECT
+    i.user_id,
+    MIN(i.identified_at) AS first_identified_at
+  FROM staging.stg_segment__identifies AS i
+  GROUP BY
+    i.user_id
+), signups AS (
+  SELECT
+    e.user_id,
+    MIN(e.event_at) AS signed_up_at
+  FROM product.fct_events AS e
+  WHERE
+    e.event_name = @VAR('signup_event') AND e.user_id IS NOT NULL
+  GROUP BY
+    e.user_id
+), users AS (
+  SELECT
+    COALESCE(s.user_id, i.user_id) AS user_id,
+    COALESCE(s.signed_up_at, i.first_identified_at) AS signup_at,
+    s.signed_up_at IS NOT NULL AS has_signup_event
+  FROM signups AS s
+  FULL OUTER JOIN identities AS i
+    ON i.user_id = s.user_id
+), activations AS (
+  SELECT
+    u.user_id,
+    MIN(e.event_at) AS activated_at
+  FROM users AS u
+  INNER JOIN product.fct_events AS e
+    ON e.user_id = u.user_id
+    AND @in_list(e.event_name, @VAR('activation_events'))
+    AND e.event_at >= u.signup_at
+    AND e.event_at <= TIMESTAMP_ADD(u.signup_at, INTERVAL @VAR('activation_window_days') DAY)
+  GROUP BY
+    u.user_id
+), user_sessions AS (
+  /* sessions of the user, and of anonymous ids first identified as the user */
+  SELECT
+    COALESCE(s.user_id, m.user_id) AS user_id,
+    s.started_at,
+    s.session_id,
+    s.channel,
+    s.utm_source,
+    s.utm_medium,
+    s.utm_campaign,
+    s.landing_page,
+    s.platform,
+    s.country
+  FROM product.fct_sessions AS s
+  LEFT JOIN staging.stg_identity_map AS m
+    ON m.id_type = 'anonymous_id' AND m.is_primary AND m.source_id = s.anonymous_id
+  WHERE
+    COALESCE(s.user_id, m.user_id) IS NOT NULL
+), first_touch AS (
+  SELECT
+    us.*
+  FROM user_sessions AS us
+  QUALIFY
+    ROW_NUMBER() OVER (PARTITION BY us.user_id ORDER BY us.started_at, us.session_id) = 1
+), activity AS (
+  SELECT
+    a.user_id,
+    MIN(a.activity_date) AS first_active_date,
+    MAX(a.activity_date) AS last_active_date,
+    COUNT(*) AS active_days,
+    SUM(a.events) AS events,
+    SUM(a.sessions) AS sessions,
+    SUM(a.credits_earned) AS credits_earned,
+    SUM(a.credits_spent) AS credits_spent
+  FROM product.fct_user_activity_daily AS a
+  GROUP BY
+    a.user_id
+), current_plans AS (
+  /* the highest tier among the user's current subscriptions that carry MRR */
+  SELECT
+    m.user_id,
+    MAX_BY(p.tier, p.tier_rank) AS tier
+  FROM staging.stg_stripe__subscription_history AS sh
+  INNER JOIN staging.stg_stripe__price AS p
+    ON p.price_id = sh.price_id
+  INNER JOIN staging.stg_identity_map AS m
+    ON m.id_type = 'stripe_customer' AND m.source_id = sh.customer_id
+  WHERE
+    sh.is_current AND @in_list(sh.status, @VAR('mrr_statuses'))
+  GROUP BY
+    m.user_id
+)
+SELECT
+  u.user_id::STRING AS user_id, /* app user id */
+  LEAST(COALESCE(ft.started_at, u.signup_at), u.signup_at)::TIMESTAMP AS first_seen_at, /* first visit (any of the user's anonymous ids) or signup, whichever first, UTC */
+  u.signup_at::TIMESTAMP AS signup_at, /* first signup event, else first identify, UTC */
+  DATE(u.signup_at) AS signup_date, /* UTC day of signup_at */
+  u.has_signup_event::BOOL AS has_signup_event, /* FALSE when signup_at falls back to the first identify */
+  act.activated_at::TIMESTAMP AS activated_at, /* first key action within activation_window_days after signup, UTC */
+  (act.activated_at IS NOT NULL)::BOOL AS is_activated, /* activated */
+  ft.channel::STRING AS first_touch_channel, /* channel of the first session */
+  ft.utm_source::STRING AS first_touch_utm_source, /* utm_source of the first session */
+  ft.utm_medium::STRING AS first_touch_utm_medium, /* utm_medium of the first session */
+  ft.utm_campaign::STRING AS first_touch_utm_campaign, /* utm_campaign of the first session */
+  ft.landing_page::STRING AS first_touch_landing_page, /* landing page of the first session */
+  ft.platform::STRING AS first_touch_platform, /* platform of the first session */
+  ft.country::STRING AS first_touch_country, /* country of the first session */
+  COALESCE(cp.tier, 'free')::STRING AS current_plan_tier, /* highest tier of current active/past_due subscriptions, 'free' without */
+  a.first_active_date::DATE AS first_active_date, /* first day with a qualifying event */
+  a.last_active_date::DATE AS last_active_date, /* last day with a qualifying event */
+  COALESCE(a.active_days, 0)::INT64 AS lifetime_active_days, /* days with a qualifying event */
+  COALESCE(a.events, 0)::INT64 AS lifetime_events, /* qualifying events */
+  COALESCE(a.sessions, 0)::INT64 AS lifetime_sessions, /* sessions, counted per active day */
+  ROUND(COALESCE(a.credits_earned, 0), 2)::FLOAT64 AS credits_earned, /* credits earned, all time */
+  ROUND(COALESCE(a.credits_spent, 0), 2)::FLOAT64 AS credits_spent, /* credits spent, all time */
+  ROUND(COALESCE(a.credits_earned, 0) - COALESCE(a.credits_spent, 0), 2)::FLOAT64 AS credits_balance, /* earned - spent; may be negative */
+  ao.as_of_date::DATE AS as_of_date, /* the last day with activity: what "days since" count to */
+  DATE_DIFF(ao.as_of_date, DATE(u.signup_at), DAY)::INT64 AS days_since_signup, /* as_of_date - signup day */
+  @lifecycle_stage(DATE_DIFF(ao.as_of_date, DATE(u.signup_at), DAY))::STRING AS lifecycle_stage /* new 0-7, growing 8-30, established 31-90, mature 91+ days since signup */
+FROM users AS u
+CROSS JOIN as_of AS ao
+LEFT JOIN activations AS act
+  ON act.user_id = u.user_id
+LEFT JOIN first_touch AS ft
+  ON ft.user_id = u.user_id
+LEFT JOIN activity AS a
+  ON a.user_id = u.user_id
+LEFT JOIN current_plans AS cp
+  ON cp.user_id = u.user_id
