@@ -12,7 +12,7 @@ MODEL (
   grain (as_of_date, raw_table),
   audits (
     unique_combination_of_columns(columns := (as_of_date, raw_table)),
-    raw_rows_reconcile
+    raw_rows_reconcile(blocking := FALSE)
   )
 );
 

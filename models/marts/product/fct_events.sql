@@ -8,7 +8,7 @@ MODEL (
   name product.fct_events,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column event_date,
-    lookback 3
+    lookback 7
   ),
   grain event_id,
   partitioned_by event_date,

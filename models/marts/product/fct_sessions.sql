@@ -5,7 +5,7 @@ MODEL (
   name product.fct_sessions,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column session_date,
-    lookback 3
+    lookback 7
   ),
   grain session_id,
   partitioned_by session_date,

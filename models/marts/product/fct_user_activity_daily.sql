@@ -6,7 +6,7 @@ MODEL (
   name product.fct_user_activity_daily,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column activity_date,
-    lookback 3
+    lookback 7
   ),
   grain (user_id, activity_date),
   partitioned_by activity_date,

@@ -6,7 +6,7 @@ MODEL (
   name staging.stg_segment__pages,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column event_date,
-    lookback 3
+    lookback 7
   ),
   grain page_view_id,
   partitioned_by event_date,

@@ -7,7 +7,7 @@ MODEL (
   name staging.stg_segment__tracks,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column event_date,
-    lookback 3
+    lookback 7
   ),
   grain event_id,
   partitioned_by event_date,
