@@ -1,5 +1,6 @@
-/* Users: one row per app user_id seen in identifies or events, with their lifecycle dates
-   (DESIGN.md Definitions), first touch, current plan, lifetime activity and credits.
+/* Users: one row per app user_id seen in a signup event, an identify or activity, with their
+   lifecycle dates (DESIGN.md Definitions; a user with neither a signup event nor an
+   identify signs up at their first qualifying event), first touch, current plan, lifetime activity and credits.
    "As of" is the last day with activity in product.fct_user_activity_daily, never the
    wall clock. First touch is the first session of the user or of an anonymous_id first
    identified as the user. */
@@ -9,8 +10,9 @@ MODEL (
   grain user_id,
   audits (
     unique_values(columns := (user_id)),
-    not_null(columns := (user_id, first_seen_at, signup_at, lifecycle_stage, current_plan_tier, credits_balance)),
+    not_null(columns := (user_id, first_seen_at, signup_at, signup_source, lifecycle_stage, current_plan_tier, credits_balance)),
     accepted_values(column := lifecycle_stage, is_in := ('new', 'growing', 'established', 'mature')),
+    accepted_values(column := signup_source, is_in := ('signup_event', 'identify', 'first_event')),
     lifecycle_dates_in_order
   )
 );
@@ -35,14 +37,51 @@ WITH as_of AS (
     e.event_name = @VAR('signup_event') AND e.user_id IS NOT NULL
   GROUP BY
     e.user_id
+), activity AS (
+  SELECT
+    a.user_id,
+    MIN(a.activity_date) AS first_active_date,
+    MAX(a.activity_date) AS last_active_date,
+    MIN(a.first_event_at) AS first_event_at,
+    COUNT(*) AS active_days,
+    SUM(a.events) AS events,
+    SUM(a.sessions) AS sessions,
+    SUM(a.credits_earned) AS credits_earned,
+    SUM(a.credits_spent) AS credits_spent
+  FROM product.fct_user_activity_daily AS a
+  GROUP BY
+    a.user_id
+), user_ids AS (
+  /* every user seen: with a signup event, an identify, or only activity */
+  SELECT
+    s.user_id
+  FROM signups AS s
+  UNION DISTINCT
+  SELECT
+    i.user_id
+  FROM identities AS i
+  UNION DISTINCT
+  SELECT
+    a.user_id
+  FROM activity AS a
 ), users AS (
   SELECT
-    COALESCE(s.user_id, i.user_id) AS user_id,
-    COALESCE(s.signed_up_at, i.first_identified_at) AS signup_at,
-    s.signed_up_at IS NOT NULL AS has_signup_event
-  FROM signups AS s
-  FULL OUTER JOIN identities AS i
-    ON i.user_id = s.user_id
+    ui.user_id,
+    COALESCE(s.signed_up_at, i.first_identified_at, a.first_event_at) AS signup_at,
+    CASE
+      WHEN s.signed_up_at IS NOT NULL
+      THEN 'signup_event'
+      WHEN i.first_identified_at IS NOT NULL
+      THEN 'identify'
+      ELSE 'first_event'
+    END AS signup_source
+  FROM user_ids AS ui
+  LEFT JOIN signups AS s
+    ON s.user_id = ui.user_id
+  LEFT JOIN identities AS i
+    ON i.user_id = ui.user_id
+  LEFT JOIN activity AS a
+    ON a.user_id = ui.user_id
 ), activations AS (
   SELECT
     u.user_id,
@@ -79,19 +118,6 @@ WITH as_of AS (
   FROM user_sessions AS us
   QUALIFY
     ROW_NUMBER() OVER (PARTITION BY us.user_id ORDER BY us.started_at, us.session_id) = 1
-), activity AS (
-  SELECT
-    a.user_id,
-    MIN(a.activity_date) AS first_active_date,
-    MAX(a.activity_date) AS last_active_date,
-    COUNT(*) AS active_days,
-    SUM(a.events) AS events,
-    SUM(a.sessions) AS sessions,
-    SUM(a.credits_earned) AS credits_earned,
-    SUM(a.credits_spent) AS credits_spent
-  FROM product.fct_user_activity_daily AS a
-  GROUP BY
-    a.user_id
 ), current_plans AS (
   /* the highest tier among the user's current subscriptions that carry MRR */
   SELECT
@@ -110,9 +136,10 @@ WITH as_of AS (
 SELECT
   u.user_id::STRING AS user_id, /* app user id */
   LEAST(COALESCE(ft.started_at, u.signup_at), u.signup_at)::TIMESTAMP AS first_seen_at, /* first visit (any of the user's anonymous ids) or signup, whichever first, UTC */
-  u.signup_at::TIMESTAMP AS signup_at, /* first signup event, else first identify, UTC */
+  u.signup_at::TIMESTAMP AS signup_at, /* first signup event, else first identify, else first qualifying event, UTC */
   DATE(u.signup_at) AS signup_date, /* UTC day of signup_at */
-  u.has_signup_event::BOOL AS has_signup_event, /* FALSE when signup_at falls back to the first identify */
+  u.signup_source::STRING AS signup_source, /* what signup_at is: signup_event | identify | first_event */
+  (u.signup_source = 'signup_event')::BOOL AS has_signup_event, /* FALSE when signup_at falls back to the first identify or first event */
   act.activated_at::TIMESTAMP AS activated_at, /* first key action within activation_window_days after signup, UTC */
   (act.activated_at IS NOT NULL)::BOOL AS is_activated, /* activated */
   ft.channel::STRING AS first_touch_channel, /* channel of the first session */
