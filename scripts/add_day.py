@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -99,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["hold", "release", "run"])
-    parser.add_argument("--db", type=Path, default=Path("data/growthmesh.duckdb"), help="DuckDB file with the raw tables")
+    parser.add_argument("--db", type=Path, default=Path(os.environ.get("GROWTHMESH_DUCKDB", "data/growthmesh.duckdb")),
+                        help="DuckDB file with the raw tables (default data/growthmesh.duckdb, or $GROWTHMESH_DUCKDB; "
+                             "`run` always uses the project's connection, which reads $GROWTHMESH_DUCKDB too)")
     parser.add_argument("--day", type=dt.date.fromisoformat, help="UTC day to hold back (hold) or just added (run)")
     args = parser.parse_args(argv)
     if args.action in ("hold", "run") and args.day is None:

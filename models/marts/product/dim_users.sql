@@ -118,6 +118,21 @@ WITH as_of AS (
   FROM user_sessions AS us
   QUALIFY
     ROW_NUMBER() OVER (PARTITION BY us.user_id ORDER BY us.started_at, us.session_id) = 1
+), first_paid AS (
+  /* paid (DESIGN.md): the first successful live charge with amount > 0 of a linked customer
+     (staging has already dropped test-mode charges) */
+  SELECT
+    m.user_id,
+    c.charge_id,
+    c.customer_id,
+    c.created_at AS paid_at
+  FROM staging.stg_stripe__charge AS c
+  INNER JOIN staging.stg_identity_map AS m
+    ON m.id_type = 'stripe_customer' AND m.source_id = c.customer_id
+  WHERE
+    c.status = 'succeeded' AND c.amount_minor > 0
+  QUALIFY
+    ROW_NUMBER() OVER (PARTITION BY m.user_id ORDER BY c.created_at, c.charge_id) = 1
 ), current_plans AS (
   /* the highest tier among the user's current subscriptions that carry MRR */
   SELECT
@@ -142,6 +157,9 @@ SELECT
   (u.signup_source = 'signup_event')::BOOL AS has_signup_event, /* FALSE when signup_at falls back to the first identify or first event */
   act.activated_at::TIMESTAMP AS activated_at, /* first key action within activation_window_days after signup, UTC */
   (act.activated_at IS NOT NULL)::BOOL AS is_activated, /* activated */
+  fp.paid_at::TIMESTAMP AS first_paid_at, /* first successful live charge with amount > 0 of a linked customer, UTC */
+  fp.charge_id::STRING AS first_paid_charge_id, /* that charge */
+  fp.customer_id::STRING AS first_paid_customer_id, /* its Stripe customer */
   ft.channel::STRING AS first_touch_channel, /* channel of the first session */
   ft.utm_source::STRING AS first_touch_utm_source, /* utm_source of the first session */
   ft.utm_medium::STRING AS first_touch_utm_medium, /* utm_medium of the first session */
@@ -169,5 +187,7 @@ LEFT JOIN first_touch AS ft
   ON ft.user_id = u.user_id
 LEFT JOIN activity AS a
   ON a.user_id = u.user_id
+LEFT JOIN first_paid AS fp
+  ON fp.user_id = u.user_id
 LEFT JOIN current_plans AS cp
   ON cp.user_id = u.user_id

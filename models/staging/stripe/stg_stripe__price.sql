@@ -6,7 +6,7 @@ MODEL (
   grain price_id,
   audits (
     unique_values(columns := (price_id)),
-    not_null(columns := (price_id, product_id, currency, unit_amount, unit_amount_usd, recurring_interval, recurring_interval_count)),
+    not_null(columns := (price_id, product_id, currency, unit_amount, unit_amount_usd, recurring_interval, recurring_interval_count, months_factor, unit_mrr_usd)),
     accepted_values(column := recurring_interval, is_in := ('day', 'week', 'month', 'year'))
   )
 );
@@ -27,6 +27,18 @@ WITH source AS (
     @is_valid_raw_row('raw_stripe.price')
 ), deduplicated AS (
   @deduplicate(source, [id], ['created DESC', 'nickname'])
+), normalized AS (
+  /* DESIGN.md MRR: a billing period's amount to a month (day x365/12, week x52/12, year /12),
+     divided by the interval count */
+  SELECT
+    d.*,
+    CASE d.recurring_interval
+      WHEN 'day' THEN 365 / 12
+      WHEN 'week' THEN 52 / 12
+      WHEN 'month' THEN 1
+      WHEN 'year' THEN 1 / 12
+    END / d.recurring_interval_count AS months_factor
+  FROM deduplicated AS d
 )
 SELECT
   p.id::STRING AS price_id, /* Stripe price id */
@@ -40,9 +52,12 @@ SELECT
   UPPER(p.currency)::STRING AS currency, /* upper-case ISO code */
   p.recurring_interval::STRING AS recurring_interval, /* day | week | month | year */
   p.recurring_interval_count::INT64 AS recurring_interval_count, /* billed every N intervals */
+  p.months_factor::FLOAT64 AS months_factor, /* a billing period's amount x this = its monthly amount (day x365/12, week x52/12, year /12, / interval count) */
+  (@minor_to_major(p.unit_amount, fx) * p.months_factor)::FLOAT64 AS unit_mrr, /* monthly recurring amount per unit, price currency, unrounded */
+  (@minor_to_usd(p.unit_amount, fx) * p.months_factor)::FLOAT64 AS unit_mrr_usd, /* monthly recurring amount per unit in USD, unrounded: MRR = ROUND(unit_mrr_usd x quantity, 2) */
   COALESCE(p.active, FALSE)::BOOL AS is_active, /* still offered */
   p.created::TIMESTAMP AS created_at /* when the price was created, UTC */
-FROM deduplicated AS p
+FROM normalized AS p
 INNER JOIN seeds.fx_rates AS fx
   ON fx.currency = UPPER(p.currency)
 LEFT JOIN seeds.plan_tiers AS pt
