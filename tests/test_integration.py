@@ -137,6 +137,65 @@ def test_no_test_mode_stripe_row_reaches_staging(built):
     assert not (test_customers & staged_charges)
 
 
+def test_no_test_mode_customer_or_charge_reaches_the_acquisition_marts(built):
+    context, tables, _ = built
+    test_customers = {
+        r["id"] for r in tables["raw_stripe.customer"].to_pylist() if r["livemode"] is False and r["id"]
+    }
+    test_charges = {r["id"] for r in tables["raw_stripe.charge"].to_pylist() if r["livemode"] is False and r["id"]}
+    assert test_customers and test_charges, "the generator should make test-mode customers and charges"
+    customers = {r[0] for r in _query(context, "SELECT customer_id FROM acquisition.new_subscriptions")}
+    charges = {
+        r[0]
+        for r in _query(
+            context,
+            "SELECT first_charge_id FROM acquisition.new_subscriptions UNION ALL "
+            "SELECT paid_charge_id FROM acquisition.funnel_users UNION ALL "
+            "SELECT charge_id FROM acquisition.web_session_conversions",
+        )
+    }
+    assert customers and charges
+    assert not (customers & test_customers)
+    assert not (charges & test_charges)
+
+
+def test_acquisition_marts_drop_nothing_on_the_way_to_channel_performance(built):
+    """Every session, dollar of spend and conversion credit reaches channel_performance."""
+    context, _, _ = built
+    (sessions, spend, conversions) = _query(
+        context,
+        "SELECT (SELECT COUNT(*) FROM product.fct_sessions), "
+        "(SELECT ROUND(SUM(spend_usd), 2) FROM staging.stg_ads__ad_spend), "
+        "(SELECT COUNT(DISTINCT conversion_id) FROM acquisition.attribution)",
+    )[0]
+    rows = _query(
+        context,
+        "SELECT period_grain, SUM(sessions), ROUND(SUM(spend_usd), 2), "
+        "ROUND(SUM(signups_linear + paid_conversions_linear), 6), "
+        "ROUND(SUM(signups_time_decay + paid_conversions_time_decay), 6), COUNT(*) "
+        "FROM acquisition.channel_performance GROUP BY 1",
+    )
+    assert {r[0] for r in rows} == {"day", "month"}
+    for _, s, sp, linear, decay, n in rows:
+        assert s == sessions
+        # each row rounds to the cent: at most half a cent apart per row, never a dropped campaign-day
+        assert abs(sp - spend) <= 0.005 * n + 1e-6
+        # credits round to 4 decimals per row
+        assert linear == pytest.approx(conversions, abs=0.00005 * 2 * n)
+        assert decay == pytest.approx(conversions, abs=0.00005 * 2 * n)
+    # the funnel's 'all' rows count every visitor with a visit exactly once per grain
+    (visitors,) = _query(
+        context,
+        "SELECT COUNT(DISTINCT visitor_id) FROM intermediate.int_visitor_sessions WHERE first_visit_event_at IS NOT NULL",
+    )[0]
+    per_grain = _query(
+        context,
+        "SELECT cohort_grain, SUM(visitors) FROM acquisition.funnel_conversion WHERE channel = 'all' GROUP BY 1",
+    )
+    assert len(per_grain) == 3
+    assert all(total == visitors for _, total in per_grain)
+
+
 def test_identity_map_resolves_each_source_id_to_one_user(built):
     context, _, _ = built
     (bad,) = _query(

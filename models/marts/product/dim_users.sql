@@ -94,30 +94,13 @@ WITH as_of AS (
     AND e.event_at <= TIMESTAMP_ADD(u.signup_at, INTERVAL @VAR('activation_window_days') DAY)
   GROUP BY
     u.user_id
-), user_sessions AS (
-  /* sessions of the user, and of anonymous ids first identified as the user */
-  SELECT
-    COALESCE(s.user_id, m.user_id) AS user_id,
-    s.started_at,
-    s.session_id,
-    s.channel,
-    s.utm_source,
-    s.utm_medium,
-    s.utm_campaign,
-    s.landing_page,
-    s.platform,
-    s.country
-  FROM product.fct_sessions AS s
-  LEFT JOIN staging.stg_identity_map AS m
-    ON m.id_type = 'anonymous_id' AND m.is_primary AND m.source_id = s.anonymous_id
-  WHERE
-    COALESCE(s.user_id, m.user_id) IS NOT NULL
 ), first_touch AS (
+  /* the first session of the user or of an anonymous id first identified as the user */
   SELECT
-    us.*
-  FROM user_sessions AS us
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY us.user_id ORDER BY us.started_at, us.session_id) = 1
+    vs.*
+  FROM intermediate.int_visitor_sessions AS vs
+  WHERE
+    vs.user_id IS NOT NULL AND vs.visitor_session_number = 1
 ), first_paid AS (
   /* paid (DESIGN.md): the first successful live charge with amount > 0 of a linked customer
      (staging has already dropped test-mode charges) */
@@ -167,6 +150,7 @@ SELECT
   ft.landing_page::STRING AS first_touch_landing_page, /* landing page of the first session */
   ft.platform::STRING AS first_touch_platform, /* platform of the first session */
   ft.country::STRING AS first_touch_country, /* country of the first session */
+  ft.city::STRING AS first_touch_city, /* city of the first session */
   COALESCE(cp.tier, 'free')::STRING AS current_plan_tier, /* highest tier of current active/past_due subscriptions, 'free' without */
   a.first_active_date::DATE AS first_active_date, /* first day with a qualifying event */
   a.last_active_date::DATE AS last_active_date, /* last day with a qualifying event */

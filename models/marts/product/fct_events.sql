@@ -32,6 +32,7 @@ WITH events AS (
     t.event_date,
     t.platform,
     t.country,
+    CAST(NULL AS STRING) AS city,
     t.feature,
     t.product,
     t.is_key_action,
@@ -56,6 +57,7 @@ WITH events AS (
     p.event_date,
     'web' AS platform,
     p.country,
+    p.city,
     CAST(NULL AS STRING) AS feature,
     CAST(NULL AS STRING) AS product,
     FALSE AS is_key_action,
@@ -142,6 +144,7 @@ SELECT
   s.event_date::DATE AS event_date, /* UTC day of event_at */
   s.platform::STRING AS platform, /* web | ios | android | unknown */
   s.country::STRING AS country, /* country from IP geolocation */
+  s.city::STRING AS city, /* city from IP geolocation of a page view, NULL for track events */
   s.feature::STRING AS feature, /* product feature of a track event (seeds.feature_catalog), NULL for pages */
   s.product::STRING AS product, /* product the feature belongs to */
   COALESCE(s.is_key_action, FALSE)::BOOL AS is_key_action, /* a key action (activation) */

@@ -25,11 +25,13 @@ WITH events AS (
     e.user_id,
     e.anonymous_id,
     e.event_type,
+    e.event_name,
     e.event_at,
     e.session_started_at,
     e.event_sequence_in_session,
     e.platform,
     e.country,
+    e.city,
     e.channel,
     e.page_path,
     e.utm_source,
@@ -57,7 +59,9 @@ SELECT
   MAX_BY(e.utm_medium, e.event_sequence_in_session = 1)::STRING AS utm_medium, /* landing utm_medium */
   MAX_BY(e.utm_campaign, e.event_sequence_in_session = 1)::STRING AS utm_campaign, /* landing utm_campaign */
   MAX_BY(e.platform, e.event_sequence_in_session = 1)::STRING AS platform, /* platform of the landing event */
-  MAX_BY(e.country, e.event_sequence_in_session = 1)::STRING AS country /* country of the landing event */
+  MAX_BY(e.country, e.event_sequence_in_session = 1)::STRING AS country, /* country of the landing event */
+  MAX_BY(e.city, e.event_sequence_in_session = 1)::STRING AS city, /* city of the landing event, NULL when it is a track event */
+  MIN(IF(@in_list(e.event_name, @VAR('funnel_visit_events')), e.event_at, NULL))::TIMESTAMP AS first_visit_event_at /* first funnel "visit" event (default: a page view) in the session, UTC; NULL without one */
 FROM events AS e
 GROUP BY
   e.session_id,
