@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# pytest over up to 4 processes, one test file per process (a file's fixtures build once)
+PYTEST_PARALLEL ?= -n auto --maxprocesses=4 --dist loadfile
 
 .PHONY: install demo test test-all lint unit pytest ui clean help
 
@@ -32,13 +34,13 @@ test: $(STAMP)
 	@mkdir -p data
 	$(BIN)/sqlmesh test
 	$(BIN)/sqlmesh lint
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" $(PYTEST_PARALLEL)
 
 test-all: $(STAMP)
 	@mkdir -p data
 	$(BIN)/sqlmesh test
 	$(BIN)/sqlmesh lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 ui: $(STAMP)
 	$(BIN)/sqlmesh ui

@@ -64,7 +64,7 @@ def _plan(db: Path, at: dt.datetime) -> None:
 
     with _Env(db), time_machine.travel(at, tick=False):
         context = Context(paths=ROOT)
-        context.plan(auto_apply=True, no_prompts=True)
+        context.plan(auto_apply=True, no_prompts=True, skip_tests=True)  # the YAML tests run in `sqlmesh test`
         context.close()
 
 

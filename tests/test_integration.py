@@ -42,7 +42,7 @@ def built(tmp_path_factory):
     os.environ["GROWTHMESH_START"] = START.isoformat()
     try:
         context = Context(paths=ROOT)
-        context.plan(auto_apply=True, no_prompts=True)
+        context.plan(auto_apply=True, no_prompts=True, skip_tests=True)  # the YAML tests run in `sqlmesh test`
         yield context, tables, db
         context.close()
     finally:
