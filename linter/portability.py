@@ -349,6 +349,21 @@ class NoArrayAggLimit(_QueryCheck, Rule):
                 )
 
 
+class NoBareDivOperand(_QueryCheck, Rule):
+    """DIV(a + b, c) must parenthesise an operand that is itself an operation: sqlglot writes it for DuckDB as `a + b // c`."""
+
+    def findings(self, query: exp.Expression) -> t.Iterator[Finding]:
+        for node in query.find_all(exp.IntDiv):
+            for operand in (node.this, node.expression):
+                if isinstance(operand, exp.Binary):
+                    yield node, (
+                        "BigQuery's DIV(x, y) becomes `x // y` on DuckDB without parentheses, so "
+                        f"DIV({_snippet(node.this)}, {_snippet(node.expression)}) computes something "
+                        "else there (DIV(n + 1, 2) is n + 0). Write the operand in parentheses: "
+                        f"DIV(({_snippet(operand)}), ...)."
+                    )
+
+
 class NoBigQueryOnlyFunction(_QueryCheck, Rule):
     """Functions and date parts missing in DuckDB: FARM_FINGERPRINT, RANGE_BUCKET, IEEE_DIVIDE, HLL_COUNT.*, ARRAY_CONCAT_AGG, ISOWEEK."""
 

@@ -33,6 +33,7 @@ PORTABILITY_RULES = {
     "nodayofweek",
     "nodistinctwindowaggregate",
     "noarrayagglimit",
+    "nobaredivoperand",
     "nobigqueryonlyfunction",
     "unwrappedcalendardateadd",
     "noarrayaggignorenulls",
@@ -158,6 +159,9 @@ BAD_CASES: t.List[t.Tuple[str, str, str]] = [
     # 6. ARRAY_AGG(... LIMIT n)
     ("noarrayagglimit", "bad_array_agg_order_limit", by_user("ARRAY_AGG(n ORDER BY ts DESC LIMIT 1)[OFFSET(0)]", "WHERE n IS NOT NULL")),
     ("noarrayagglimit", "bad_array_agg_limit", by_user("ARRAY_AGG(n LIMIT 3)", "WHERE n IS NOT NULL")),
+    # 6b. DIV with a bare operation as operand
+    ("nobaredivoperand", "bad_div_sum_operand", q("DIV(n + 1, 2)")),
+    ("nobaredivoperand", "bad_div_difference_divisor", q("DIV(n, n - 1)")),
     # 7. functions / date parts missing in DuckDB
     ("nobigqueryonlyfunction", "bad_farm_fingerprint", q("FARM_FINGERPRINT(user_id)")),
     ("nobigqueryonlyfunction", "bad_range_bucket", q("RANGE_BUCKET(n, [0, 10, 100])")),
@@ -232,6 +236,8 @@ GOOD_CASES: t.List[t.Tuple[str, str, str]] = [
     ),
     ("nodistinctwindowaggregate", "good_count_over", q("COUNT(user_id) OVER (PARTITION BY d)")),
     ("noarrayagglimit", "good_max_by", by_user("MAX_BY(n, ts)")),
+    ("nobaredivoperand", "good_div_parenthesised", q("DIV((n + 1), 2)")),
+    ("nobaredivoperand", "good_div_of_function", q("DIV(DATE_DIFF(d, DATE '1970-01-05', DAY), 7)")),
     ("noarrayagglimit", "good_min_by", by_user("MIN_BY(n, ts)")),
     (
         "noarrayagglimit",

@@ -3,7 +3,9 @@
    event or the first identify) and first payment (first_paid_at, carrying the new MRR of
    the subscriptions it started and the net amount of that first charge). Touches are the
    user's sessions, through any of their anonymous_ids, that started at or before the
-   conversion and at most @VAR('attribution_lookback_days') days before it. With n
+   conversion and at most @VAR('attribution_lookback_days') days before it, except sessions
+   of @VAR('attribution_excluded_channels') (default 'app': a session that starts inside
+   the product is not a marketing touch). With n
    touches, numbered 1 (oldest) to n, the weights are:
    - first touch: 1 for touch 1; last touch: 1 for touch n; linear: 1/n;
    - position-based: @VAR('attribution_position_first_share') each to touch 1 and touch
@@ -78,6 +80,7 @@ WITH paid_values AS (
     ON s.user_id = c.user_id
     AND s.started_at <= c.converted_at
     AND s.started_at >= TIMESTAMP_SUB(c.converted_at, INTERVAL @VAR('attribution_lookback_days') DAY)
+    AND NOT @in_list(s.channel, @VAR('attribution_excluded_channels'))
 ), decayed AS (
   SELECT
     t.*,
