@@ -52,3 +52,15 @@ def lifecycle_stage(evaluator: MacroEvaluator, days_since_signup: exp.Expression
         f"CASE WHEN {d} <= {new_max} THEN 'new' WHEN {d} <= {growing_max} THEN 'growing' "
         f"WHEN {d} <= {established_max} THEN 'established' ELSE 'mature' END"
     )
+
+
+@macro()
+def stripe_customer_users(evaluator: MacroEvaluator) -> exp.Expression:
+    """The app user of each Stripe customer, one row per customer (`customer_id`,
+    `user_id`): the primary 'stripe_customer' link of staging.stg_identity_map. Use as a
+    CTE body: `users AS (@stripe_customer_users())`, then LEFT JOIN on customer_id.
+    """
+    return evaluator.parse_one(
+        "SELECT m.source_id AS customer_id, m.user_id FROM staging.stg_identity_map AS m "
+        "WHERE m.id_type = 'stripe_customer' AND m.is_primary"
+    )

@@ -196,6 +196,41 @@ def test_acquisition_marts_drop_nothing_on_the_way_to_channel_performance(built)
     assert all(total == visitors for _, total in per_grain)
 
 
+def test_no_test_mode_customer_reaches_revenue_customers_or_sales(built):
+    context, tables, _ = built
+    test_customers = {
+        r["id"] for r in tables["raw_stripe.customer"].to_pylist() if r["livemode"] is False and r["id"]
+    }
+    assert test_customers
+    checked = []
+    for model in context.models.values():
+        schema = model.name.split(".")[0].strip('"')
+        if schema not in ("revenue", "customers", "sales") or "customer_id" not in (model.columns_to_types or {}):
+            continue
+        found = {r[0] for r in _query(context, f"SELECT DISTINCT customer_id FROM {model.name}")}
+        assert not (found & test_customers), model.name
+        checked.append(model.name)
+    assert len(checked) >= 6, checked
+
+
+def test_mrr_bridge_agrees_with_the_daily_mrr_it_sums(built):
+    """The month-end MRR of mrr_movements_monthly is fct_mrr_daily on that day, per scope."""
+    context, _, _ = built
+    mismatches = _query(
+        context,
+        "WITH daily AS ("
+        "  SELECT mrr_date, product_id AS scope, SUM(mrr_usd) AS mrr FROM revenue.fct_mrr_daily GROUP BY 1, 2"
+        "  UNION ALL SELECT mrr_date, 'all', SUM(mrr_usd) FROM revenue.fct_mrr_daily GROUP BY 1"
+        ") "
+        "SELECT m.scope, m.month_start, m.ending_mrr_usd, d.mrr FROM revenue.mrr_movements_monthly AS m "
+        "LEFT JOIN daily AS d ON d.scope = m.scope AND d.mrr_date = m.month_end "
+        "WHERE ABS(m.ending_mrr_usd - COALESCE(d.mrr, 0)) >= 0.005",
+    )
+    (months,) = _query(context, "SELECT COUNT(*) FROM revenue.mrr_movements_monthly WHERE ending_mrr_usd > 0")[0]
+    assert months > 0
+    assert mismatches == []
+
+
 def test_identity_map_resolves_each_source_id_to_one_user(built):
     context, _, _ = built
     (bad,) = _query(

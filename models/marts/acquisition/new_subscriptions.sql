@@ -48,12 +48,7 @@ WITH first_charges AS (
         IF(sh.valid_from <= fc.created_at, -UNIX_MICROS(sh.valid_from), UNIX_MICROS(sh.valid_from))
     ) = 1
 ), users AS (
-  SELECT
-    m.source_id AS customer_id,
-    m.user_id
-  FROM staging.stg_identity_map AS m
-  WHERE
-    m.id_type = 'stripe_customer' AND m.is_primary
+  @stripe_customer_users()
 )
 SELECT
   DATE(fc.created_at) AS subscription_date, /* UTC day of the first successful charge */
