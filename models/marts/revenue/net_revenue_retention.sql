@@ -1,5 +1,6 @@
 /* Net and gross revenue retention by month: one row per month and cohort ('all', or the
-   month a customer first had MRR, as 'YYYY-MM'). Over the customers paying at the end of
+   signup month of the customer's app user as 'YYYY-MM' (product.dim_users.signup_date),
+   'unlinked' for a customer linked to no user). Over the customers paying at the end of
    the base month (1 month and 12 months before) only:
    NRR = their MRR now / their MRR then (expansion counts, new customers never do);
    GRR = sum of MIN(MRR now, MRR then) / their MRR then, so GRR <= 1 (audited): only
@@ -20,13 +21,25 @@ MODEL (
   )
 );
 
-WITH customer_months AS (
+WITH signup_cohorts AS (
+  /* the signup month of each customer's app user (staging.stg_identity_map, primary link) */
+  SELECT
+    cu.customer_id,
+    FORMAT_DATE('%Y-%m', d.signup_date) AS signup_cohort
+  FROM (
+    @stripe_customer_users()
+  ) AS cu
+  INNER JOIN product.dim_users AS d
+    ON d.user_id = cu.user_id
+), customer_months AS (
   SELECT
     m.customer_id,
     m.month_start,
     m.mrr_usd,
-    MIN(m.month_start) OVER (PARTITION BY m.customer_id) AS first_month
+    COALESCE(sc.signup_cohort, 'unlinked') AS signup_cohort
   FROM intermediate.int_mrr_monthly AS m
+  LEFT JOIN signup_cohorts AS sc
+    ON sc.customer_id = m.customer_id
   WHERE
     m.scope = 'all'
 ), months AS (
@@ -39,7 +52,7 @@ WITH customer_months AS (
     mo.month_start,
     months_back,
     b.customer_id,
-    b.first_month,
+    b.signup_cohort,
     b.mrr_usd AS base_mrr_usd,
     COALESCE(n.mrr_usd, 0) AS current_mrr_usd
   FROM months AS mo
@@ -56,7 +69,7 @@ WITH customer_months AS (
   UNION ALL
   SELECT
     p.*,
-    FORMAT_DATE('%Y-%m', p.first_month) AS cohort
+    p.signup_cohort AS cohort
   FROM pairs AS p
 ), sums AS (
   SELECT
@@ -77,7 +90,7 @@ WITH customer_months AS (
 )
 SELECT
   s.month_start::DATE AS month_start, /* the month retention is measured at (its month-end MRR) */
-  s.cohort::STRING AS cohort, /* 'all', or 'YYYY-MM' of the customers' first month with MRR */
+  s.cohort::STRING AS cohort, /* 'all', 'YYYY-MM' of the users' signup month, or 'unlinked' */
   s.base_customers_1m::INT64 AS base_customers_1m, /* customers paying at the end of the previous month */
   ROUND(s.base_mrr_1m_usd, 2)::FLOAT64 AS base_mrr_1m_usd, /* their MRR then, USD */
   ROUND(s.retained_mrr_1m_usd, 2)::FLOAT64 AS retained_mrr_1m_usd, /* their MRR now, USD */
