@@ -64,3 +64,16 @@ def stripe_customer_users(evaluator: MacroEvaluator) -> exp.Expression:
         "SELECT m.source_id AS customer_id, m.user_id FROM staging.stg_identity_map AS m "
         "WHERE m.id_type = 'stripe_customer' AND m.is_primary"
     )
+
+
+@macro()
+def is_payment(evaluator: MacroEvaluator, charge: exp.Expression) -> exp.Expression:
+    """TRUE for a charge that counts as a payment (DESIGN.md "paid"): it succeeded and its
+    amount is above 0 (staging has already dropped test-mode charges). `charge` is the
+    alias of a staging.stg_stripe__charge row (or of a model carrying its status and
+    amount_minor).
+
+    `@is_payment(c)` -> `(c.status = 'succeeded' AND c.amount_minor > 0)`.
+    """
+    a = charge.sql("bigquery")
+    return evaluator.parse_one(f"({a}.status = 'succeeded' AND {a}.amount_minor > 0)")

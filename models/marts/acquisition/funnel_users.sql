@@ -94,8 +94,7 @@ WITH as_of AS (
     ON m.id_type = 'stripe_customer' AND m.is_primary AND m.user_id = w.user_id
   INNER JOIN staging.stg_stripe__charge AS c
     ON c.customer_id = m.source_id
-    AND c.status = 'succeeded'
-    AND c.amount_minor > 0
+    AND @is_payment(c)
     AND c.created_at > a.activated_at
     AND c.created_at <= w.window_ends_at
   QUALIFY

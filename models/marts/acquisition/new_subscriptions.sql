@@ -27,7 +27,7 @@ WITH first_charges AS (
   INNER JOIN staging.stg_stripe__invoice AS i
     ON i.invoice_id = c.invoice_id
   WHERE
-    c.status = 'succeeded' AND c.amount_minor > 0 AND i.subscription_id IS NOT NULL
+    @is_payment(c) AND i.subscription_id IS NOT NULL
   QUALIFY
     ROW_NUMBER() OVER (PARTITION BY i.subscription_id ORDER BY c.created_at, c.charge_id) = 1
 ), versions AS (

@@ -49,11 +49,11 @@ WITH users AS (
 ), payments AS (
   SELECT
     c.customer_id,
-    MIN(IF(c.status = 'succeeded' AND c.amount_minor > 0, c.created_at, NULL)) AS first_paid_at,
+    MIN(IF(@is_payment(c), c.created_at, NULL)) AS first_paid_at,
     SUM(IF(c.status = 'succeeded', c.amount_usd, 0)) AS gross_usd,
     SUM(IF(c.status = 'succeeded', c.amount_refunded_usd, 0)) AS refunded_usd,
     SUM(IF(c.status = 'succeeded', c.net_amount_usd, 0)) AS net_usd,
-    COUNTIF(c.status = 'succeeded' AND c.amount_minor > 0) AS successful_payments,
+    COUNTIF(@is_payment(c)) AS successful_payments,
     COUNTIF(c.status = 'failed') AS failed_payments,
     MAX(IF(c.status = 'failed', c.created_at, NULL)) AS last_failed_payment_at
   FROM staging.stg_stripe__charge AS c

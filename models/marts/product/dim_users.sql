@@ -113,7 +113,7 @@ WITH as_of AS (
   INNER JOIN staging.stg_identity_map AS m
     ON m.id_type = 'stripe_customer' AND m.source_id = c.customer_id
   WHERE
-    c.status = 'succeeded' AND c.amount_minor > 0
+    @is_payment(c)
   QUALIFY
     ROW_NUMBER() OVER (PARTITION BY m.user_id ORDER BY c.created_at, c.charge_id) = 1
 ), current_plans AS (

@@ -19,6 +19,7 @@ MODEL (
 WITH charges AS (
   SELECT
     c.customer_id,
+    c.status,
     DATE(DATE_TRUNC(c.charge_date, MONTH)) AS charge_month,
     c.net_amount_usd,
     c.amount_minor,
@@ -33,7 +34,7 @@ WITH charges AS (
     c.charge_month AS cohort_month
   FROM charges AS c
   WHERE
-    c.amount_minor > 0
+    @is_payment(c)
   QUALIFY
     ROW_NUMBER() OVER (PARTITION BY c.customer_id ORDER BY c.created_at, c.charge_id) = 1
 ), last_month AS (

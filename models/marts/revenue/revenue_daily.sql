@@ -45,7 +45,7 @@ WITH bounds AS (
     COUNTIF(r.status = 'succeeded') AS successful_charges,
     SUM(IF(r.status = 'failed', r.amount_usd, 0)) AS failed_payment_usd,
     COUNTIF(r.status = 'failed') AS failed_payments,
-    COUNT(DISTINCT IF(r.status = 'succeeded' AND r.amount_minor > 0, r.customer_id, NULL)) AS paying_customers
+    COUNT(DISTINCT IF(@is_payment(r), r.customer_id, NULL)) AS paying_customers
   FROM revenue.fct_revenue AS r
   GROUP BY
     r.charge_date
