@@ -11,6 +11,9 @@ MODEL (
   name intermediate.int_mrr_monthly,
   kind FULL,
   grain (scope, customer_id, month_start),
+  partitioned_by month_start,
+  clustered_by (scope, customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'intermediate'), ('model', 'int_mrr_monthly')]),
   audits (
     unique_combination_of_columns(columns := (scope, customer_id, month_start)),
     not_null(columns := (scope, customer_id, month_start, month_end, mrr_usd, previous_mrr_usd, movement)),

@@ -9,7 +9,9 @@ MODEL (
   name intermediate.int_visitor_sessions,
   kind FULL,
   grain session_id,
+  partitioned_by session_date,
   clustered_by (visitor_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'intermediate'), ('model', 'int_visitor_sessions')]),
   audits (
     unique_values(columns := (session_id)),
     not_null(columns := (session_id, visitor_id, session_date, started_at, channel, visitor_session_number))

@@ -15,6 +15,7 @@ MODEL (
   ),
   ignored_rules (nomissingunittest), /* a seed is its CSV; its audits check it */
   grain (event),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'seed'), ('model', 'feature_catalog')]),
   audits (
     unique_values(columns := (event)),
     not_null(columns := (event, feature, product, is_key_action))

@@ -13,6 +13,7 @@ MODEL (
   ),
   ignored_rules (nomissingunittest), /* a seed is its CSV; its audits check it */
   grain (currency),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'seed'), ('model', 'fx_rates')]),
   audits (
     unique_values(columns := (currency)),
     not_null(columns := (currency, usd_per_unit, minor_unit_digits)),

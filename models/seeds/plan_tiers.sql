@@ -14,6 +14,7 @@ MODEL (
   ),
   ignored_rules (nomissingunittest), /* a seed is its CSV; its audits check it */
   grain (price_nickname),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'seed'), ('model', 'plan_tiers')]),
   audits (
     unique_values(columns := (price_nickname)),
     not_null(columns := (price_nickname, tier, tier_rank)),

@@ -12,6 +12,7 @@ MODEL (
   ),
   ignored_rules (nomissingunittest), /* a seed is its CSV; its audits check it */
   grain (utm_source, utm_medium),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'seed'), ('model', 'utm_channel_mapping')]),
   audits (
     unique_combination_of_columns(columns := (utm_source, utm_medium)),
     not_null(columns := (utm_source, utm_medium, channel))

@@ -8,6 +8,8 @@ MODEL (
   name staging.stg_identity_map,
   kind FULL,
   grain (id_type, source_id, user_id),
+  clustered_by (source_id, user_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_identity_map')]),
   audits (
     unique_combination_of_columns(columns := (id_type, source_id, user_id)),
     not_null(columns := (id_type, source_id, user_id, is_primary, match_method)),

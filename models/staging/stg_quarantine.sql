@@ -6,6 +6,8 @@
 MODEL (
   name staging.stg_quarantine,
   kind FULL,
+  clustered_by (raw_table, reject_reason),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_quarantine')]),
   audits (
     not_null(columns := (raw_table, raw_key, reject_reason)),
     accepted_values(column := reject_reason, is_in := (

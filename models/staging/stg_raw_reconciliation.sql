@@ -10,6 +10,9 @@ MODEL (
     time_column as_of_date
   ),
   grain (as_of_date, raw_table),
+  partitioned_by as_of_date,
+  clustered_by (raw_table),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_raw_reconciliation')]),
   audits (
     unique_combination_of_columns(columns := (as_of_date, raw_table)),
     raw_rows_reconcile(blocking := FALSE)

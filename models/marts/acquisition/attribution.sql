@@ -21,6 +21,7 @@ MODEL (
   grain (conversion_id, touch_number),
   partitioned_by conversion_date,
   clustered_by (channel),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'attribution')]),
   audits (
     unique_combination_of_columns(columns := (conversion_id, touch_number)),
     not_null(columns := (conversion_id, conversion_type, user_id, converted_at, conversion_date, touch_number, touches, channel, first_touch_weight, last_touch_weight, linear_weight, position_based_weight, time_decay_weight)),

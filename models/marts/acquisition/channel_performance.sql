@@ -15,6 +15,8 @@ MODEL (
   kind FULL,
   grain (period_grain, period_start, channel, utm_source, utm_campaign),
   partitioned_by period_start,
+  clustered_by (period_grain, channel),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'channel_performance')]),
   audits (
     unique_combination_of_columns(columns := (period_grain, period_start, channel, utm_source, utm_campaign)),
     not_null(columns := (period_grain, period_start, channel, utm_source, utm_campaign, spend_usd, impressions, clicks, sessions, visitors, new_visitors)),

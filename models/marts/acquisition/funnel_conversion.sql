@@ -10,6 +10,9 @@ MODEL (
   name acquisition.funnel_conversion,
   kind FULL,
   grain (cohort_grain, cohort_start, channel),
+  partitioned_by cohort_start,
+  clustered_by (cohort_grain, channel),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'funnel_conversion')]),
   audits (
     unique_combination_of_columns(columns := (cohort_grain, cohort_start, channel)),
     not_null(columns := (cohort_grain, cohort_start, cohort_end, channel, visitors, signups, activated, paid, is_window_complete)),

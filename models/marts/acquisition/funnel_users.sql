@@ -14,7 +14,9 @@ MODEL (
   name acquisition.funnel_users,
   kind FULL,
   grain visitor_id,
-  clustered_by (first_visit_date),
+  partitioned_by first_visit_date,
+  clustered_by (visitor_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'funnel_users')]),
   audits (
     unique_values(columns := (visitor_id)),
     not_null(columns := (visitor_id, first_visit_at, first_visit_date, window_ends_at, channel, furthest_step, is_window_complete)),

@@ -10,6 +10,8 @@ MODEL (
   kind FULL,
   grain subscription_id,
   partitioned_by subscription_date,
+  clustered_by (customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'new_subscriptions')]),
   audits (
     unique_values(columns := (subscription_id)),
     unique_values(columns := (first_charge_id)),

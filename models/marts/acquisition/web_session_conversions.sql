@@ -10,6 +10,7 @@ MODEL (
   grain session_id,
   partitioned_by session_date,
   clustered_by (channel),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'web_session_conversions')]),
   audits (
     unique_values(columns := (session_id)),
     not_null(columns := (session_id, visitor_id, session_date, started_at, channel, converted)),

@@ -21,6 +21,8 @@ MODEL (
   name customers.dim_customers,
   kind FULL,
   grain customer_id,
+  clustered_by (customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'dim_customers')]),
   audits (
     unique_values(columns := (customer_id)),
     not_null(columns := (customer_id, created_at, current_mrr_usd, current_arr_usd, current_subscriptions, status, is_delinquent, is_stripe_delinquent, is_deleted, lifetime_gross_usd, lifetime_refunded_usd, lifetime_net_usd, successful_payments, failed_payments)),

@@ -26,6 +26,8 @@ MODEL (
   name customers.health_scores,
   kind FULL,
   grain user_id,
+  clustered_by (user_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'health_scores')]),
   audits (
     unique_values(columns := (user_id)),
     not_null(columns := (user_id, as_of_date, customers, current_plan_tier, inactive_days, window_active_days, window_features_used, recent_failed_payments, is_delinquent, engagement_score, feature_breadth_score, recency_score, payment_score, health_score, churn_risk_category, is_expansion_candidate)),

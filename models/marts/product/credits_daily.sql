@@ -13,6 +13,7 @@ MODEL (
   ),
   grain activity_date,
   partitioned_by activity_date,
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'credits_daily')]),
   audits (
     unique_values(columns := (activity_date)),
     not_null(columns := (activity_date, credits_earned, credits_spent, net_credits, cumulative_credits_earned, cumulative_credits_spent, cumulative_net_credits, daily_active_users, earning_users, spending_users, economy_health)),

@@ -8,6 +8,8 @@ MODEL (
   name product.dim_users,
   kind FULL,
   grain user_id,
+  clustered_by (user_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'dim_users')]),
   audits (
     unique_values(columns := (user_id)),
     not_null(columns := (user_id, first_seen_at, signup_at, signup_source, lifecycle_stage, current_plan_tier, credits_balance)),

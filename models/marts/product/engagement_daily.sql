@@ -16,6 +16,7 @@ MODEL (
   ),
   grain activity_date,
   partitioned_by activity_date,
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'engagement_daily')]),
   audits (
     unique_values(columns := (activity_date)),
     not_null(columns := (activity_date, dau, wau, mau, mau_30, dau_avg_7d, dau_avg_30d)),

@@ -13,6 +13,7 @@ MODEL (
   grain event_id,
   partitioned_by event_date,
   clustered_by (user_id, event_name),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'fct_events')]),
   audits (
     unique_values(columns := (event_id)),
     not_null(columns := (event_id, event_type, event_name, event_at, event_date, actor_id, session_id, is_session_start, event_sequence_in_session, channel)),

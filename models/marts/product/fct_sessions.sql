@@ -10,6 +10,7 @@ MODEL (
   grain session_id,
   partitioned_by session_date,
   clustered_by (user_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'fct_sessions')]),
   audits (
     unique_values(columns := (session_id)),
     not_null(columns := (session_id, actor_id, session_date, started_at, ended_at, events, channel, platform)),

@@ -11,6 +11,7 @@ MODEL (
   grain (user_id, activity_date),
   partitioned_by activity_date,
   clustered_by (user_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'fct_user_activity_daily')]),
   audits (
     unique_combination_of_columns(columns := (user_id, activity_date)),
     not_null(columns := (user_id, activity_date, events, sessions, credits_earned, credits_spent)),

@@ -10,6 +10,9 @@ MODEL (
   name product.feature_adoption,
   kind FULL,
   grain (feature, month_start, plan_tier),
+  partitioned_by month_start,
+  clustered_by (feature, plan_tier),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'feature_adoption')]),
   audits (
     unique_combination_of_columns(columns := (feature, month_start, plan_tier)),
     not_null(columns := (feature, month_start, plan_tier, active_users, feature_users, uses, first_time_adopters, is_complete_month)),

@@ -12,6 +12,9 @@ MODEL (
   name product.growth_accounting,
   kind FULL,
   grain (period_grain, period_start),
+  partitioned_by period_start,
+  clustered_by (period_grain),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'growth_accounting')]),
   audits (
     unique_combination_of_columns(columns := (period_grain, period_start)),
     not_null(columns := (period_grain, period_start, period_end, active_users, new_users, retained_users, resurrected_users, churned_users, previous_active_users, growth_quality, is_complete_period)),

@@ -14,6 +14,8 @@ MODEL (
   ),
   grain (activity_date, lifecycle_stage),
   partitioned_by activity_date,
+  clustered_by (lifecycle_stage),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'lifecycle_daily')]),
   audits (
     unique_combination_of_columns(columns := (activity_date, lifecycle_stage)),
     not_null(columns := (activity_date, lifecycle_stage, users_in_stage, active_users, daily_active_users, active_users_without_stage, consecutive_day_users, returning_within_week_users, returning_after_week_users)),

@@ -9,6 +9,8 @@ MODEL (
   name product.power_user_curve,
   kind FULL,
   grain (report_date, active_days_l28),
+  partitioned_by report_date,
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'power_user_curve')]),
   audits (
     unique_combination_of_columns(columns := (report_date, active_days_l28)),
     not_null(columns := (report_date, is_month_end, active_days_l28, users, users_at_least, l28_users)),

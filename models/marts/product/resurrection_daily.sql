@@ -17,6 +17,7 @@ MODEL (
   ),
   grain activity_date,
   partitioned_by activity_date,
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'resurrection_daily')]),
   audits (
     unique_values(columns := (activity_date)),
     not_null(columns := (activity_date, daily_active_users, new_users, retained_users, resurrected_users, short_dormancy_resurrections, medium_dormancy_resurrections, long_dormancy_resurrections, very_long_dormancy_resurrections, resurrection_pattern)),

@@ -15,6 +15,9 @@ MODEL (
   name product.retention_cohorts,
   kind FULL,
   grain (cohort_type, cohort_grain, cohort_start, period_number),
+  partitioned_by cohort_start,
+  clustered_by (cohort_type, cohort_grain),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'retention_cohorts')]),
   audits (
     unique_combination_of_columns(columns := (cohort_type, cohort_grain, cohort_start, period_number)),
     not_null(columns := (cohort_type, cohort_grain, cohort_start, period_number, period_start, period_end, cohort_size, active_users, active_or_later_users, retention_rate, unbounded_retention_rate)),

@@ -7,6 +7,8 @@ MODEL (
   name product.users_with_negative_credits,
   kind FULL,
   grain user_id,
+  clustered_by (user_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'users_with_negative_credits')]),
   audits (
     unique_values(columns := (user_id)),
     not_null(columns := (user_id, credits_balance, negative_amount, credits_earned, credits_spent, first_negative_date, negative_since_date, negative_episodes, days_negative, current_plan_tier, as_of_date)),

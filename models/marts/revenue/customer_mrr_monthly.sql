@@ -7,6 +7,9 @@ MODEL (
   name revenue.customer_mrr_monthly,
   kind FULL,
   grain (customer_id, month_start),
+  partitioned_by month_start,
+  clustered_by (customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'customer_mrr_monthly')]),
   audits (
     unique_combination_of_columns(columns := (customer_id, month_start)),
     not_null(columns := (customer_id, month_start, mrr_usd, previous_mrr_usd, movement)),

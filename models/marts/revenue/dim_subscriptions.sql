@@ -13,7 +13,8 @@ MODEL (
   name revenue.dim_subscriptions,
   kind FULL,
   grain (subscription_id, valid_from),
-  clustered_by (subscription_id),
+  clustered_by (subscription_id, customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'dim_subscriptions')]),
   audits (
     unique_combination_of_columns(columns := (subscription_id, valid_from)),
     not_null(columns := (subscription_id, valid_from, is_current, customer_id, price_id, product_id, status, quantity, cancel_at_period_end, currency, is_mrr_status, mrr, mrr_usd)),

@@ -13,6 +13,7 @@ MODEL (
   grain (mrr_date, customer_id, product_id),
   partitioned_by mrr_date,
   clustered_by (customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'fct_mrr_daily')]),
   audits (
     unique_combination_of_columns(columns := (mrr_date, customer_id, product_id)),
     not_null(columns := (mrr_date, customer_id, product_id, mrr_usd, subscriptions, quantity)),

@@ -13,6 +13,8 @@ MODEL (
   kind FULL,
   grain charge_id,
   partitioned_by charge_date,
+  clustered_by (customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'fct_revenue')]),
   audits (
     unique_values(columns := (charge_id)),
     not_null(columns := (charge_id, customer_id, created_at, charge_date, status, is_paid, currency, amount_minor, amount_refunded_minor, amount, amount_refunded, net_amount, amount_usd, amount_refunded_usd, net_amount_usd, is_refunded, is_fully_refunded)),

@@ -33,6 +33,7 @@ MODEL (
   grain (subscription_id, event_at, event_type),
   partitioned_by event_date,
   clustered_by (subscription_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'fct_subscription_events')]),
   audits (
     unique_combination_of_columns(columns := (subscription_id, event_at, event_type)),
     not_null(columns := (subscription_id, customer_id, event_type, event_at, event_date, version_valid_from, is_mrr_movement, mrr_usd_before, mrr_usd_after, mrr_change_usd, status_after)),

@@ -8,6 +8,8 @@ MODEL (
   name revenue.ltv_cohorts,
   kind FULL,
   grain (cohort_month, months_since_first_payment),
+  partitioned_by cohort_month,
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'ltv_cohorts')]),
   audits (
     unique_combination_of_columns(columns := (cohort_month, months_since_first_payment)),
     not_null(columns := (cohort_month, months_since_first_payment, cohort_customers, cumulative_net_revenue_usd, customers_paying)),

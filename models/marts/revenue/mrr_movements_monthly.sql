@@ -8,6 +8,9 @@ MODEL (
   name revenue.mrr_movements_monthly,
   kind FULL,
   grain (scope, month_start),
+  partitioned_by month_start,
+  clustered_by (scope),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'mrr_movements_monthly')]),
   audits (
     unique_combination_of_columns(columns := (scope, month_start)),
     not_null(columns := (scope, month_start, month_end, starting_mrr_usd, new_mrr_usd, expansion_mrr_usd, contraction_mrr_usd, churned_mrr_usd, reactivation_mrr_usd, ending_mrr_usd, arr_usd, paying_customers, is_complete_month)),

@@ -11,6 +11,9 @@ MODEL (
   name revenue.net_revenue_retention,
   kind FULL,
   grain (month_start, cohort),
+  partitioned_by month_start,
+  clustered_by (cohort),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'net_revenue_retention')]),
   audits (
     unique_combination_of_columns(columns := (month_start, cohort)),
     not_null(columns := (month_start, cohort, base_customers_1m, base_mrr_1m_usd)),

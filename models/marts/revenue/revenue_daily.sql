@@ -12,6 +12,7 @@ MODEL (
   kind FULL,
   grain revenue_date,
   partitioned_by revenue_date,
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'revenue_daily')]),
   audits (
     unique_values(columns := (revenue_date)),
     not_null(columns := (revenue_date, gross_usd, refunds_usd, net_usd, successful_charges, failed_payment_usd, failed_payments, paying_customers)),

@@ -27,6 +27,9 @@ MODEL (
   name sales.pipeline_monthly,
   kind FULL,
   grain (month_start, opportunity_type),
+  partitioned_by month_start,
+  clustered_by (opportunity_type),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'mart'), ('model', 'pipeline_monthly')]),
   audits (
     unique_combination_of_columns(columns := (month_start, opportunity_type)),
     not_null(columns := (month_start, month_end, opportunity_type, created_count, created_amount_usd, won_count, won_amount_usd, lost_count, lost_amount_usd, closed_count, open_count, open_amount_usd, won_deals_with_customer, linked_won_amount_usd, won_customers, won_customers_new_mrr_usd, won_customers_expansion_mrr_usd, won_deals_without_customer)),

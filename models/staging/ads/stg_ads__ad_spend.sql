@@ -5,6 +5,9 @@ MODEL (
   name staging.stg_ads__ad_spend,
   kind FULL,
   grain (spend_date, platform, campaign_id),
+  partitioned_by spend_date,
+  clustered_by (platform, utm_source),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_ads__ad_spend')]),
   audits (
     unique_combination_of_columns(columns := (spend_date, platform, campaign_id)),
     not_null(columns := (spend_date, platform, campaign_id, spend, spend_usd, impressions, clicks))

@@ -4,6 +4,8 @@ MODEL (
   name staging.stg_crm__account,
   kind FULL,
   grain account_id,
+  clustered_by (account_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_crm__account')]),
   audits (
     unique_values(columns := (account_id)),
     not_null(columns := (account_id, account_name))

@@ -4,6 +4,8 @@ MODEL (
   name staging.stg_crm__opportunity,
   kind FULL,
   grain opportunity_id,
+  clustered_by (account_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_crm__opportunity')]),
   audits (
     unique_values(columns := (opportunity_id)),
     not_null(columns := (opportunity_id, account_id, opportunity_type, stage_name, is_closed, is_won)),

@@ -5,6 +5,8 @@ MODEL (
   name staging.stg_segment__identifies,
   kind FULL,
   grain identify_id,
+  clustered_by (anonymous_id, user_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_segment__identifies')]),
   audits (
     unique_values(columns := (identify_id)),
     not_null(columns := (identify_id, user_id, identified_at))

@@ -11,6 +11,7 @@ MODEL (
   grain page_view_id,
   partitioned_by event_date,
   clustered_by (anonymous_id, user_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_segment__pages')]),
   audits (
     unique_values(columns := (page_view_id)),
     not_null(columns := (page_view_id, viewed_at, event_date, received_at)),

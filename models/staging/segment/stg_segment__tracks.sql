@@ -12,6 +12,7 @@ MODEL (
   grain event_id,
   partitioned_by event_date,
   clustered_by (user_id, event_name),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_segment__tracks')]),
   audits (
     unique_values(columns := (event_id)),
     not_null(columns := (event_id, event_name, event_at, event_date, received_at, feature, product)),

@@ -5,6 +5,9 @@ MODEL (
   name staging.stg_stripe__charge,
   kind FULL,
   grain charge_id,
+  partitioned_by charge_date,
+  clustered_by (customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_stripe__charge')]),
   audits (
     unique_values(columns := (charge_id)),
     not_null(columns := (charge_id, customer_id, created_at, status, amount, amount_usd, net_amount_usd)),

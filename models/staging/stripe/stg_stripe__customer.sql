@@ -4,6 +4,8 @@ MODEL (
   name staging.stg_stripe__customer,
   kind FULL,
   grain customer_id,
+  clustered_by (customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_stripe__customer')]),
   audits (
     unique_values(columns := (customer_id)),
     not_null(columns := (customer_id, created_at))

@@ -4,6 +4,9 @@ MODEL (
   name staging.stg_stripe__invoice,
   kind FULL,
   grain invoice_id,
+  partitioned_by invoice_date,
+  clustered_by (customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_stripe__invoice')]),
   audits (
     unique_values(columns := (invoice_id)),
     not_null(columns := (invoice_id, customer_id, created_at, currency, total, total_usd))

@@ -4,6 +4,8 @@ MODEL (
   name staging.stg_stripe__price,
   kind FULL,
   grain price_id,
+  clustered_by (price_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_stripe__price')]),
   audits (
     unique_values(columns := (price_id)),
     not_null(columns := (price_id, product_id, currency, unit_amount, unit_amount_usd, recurring_interval, recurring_interval_count, months_factor, unit_mrr_usd)),

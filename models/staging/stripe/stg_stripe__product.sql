@@ -3,6 +3,8 @@ MODEL (
   name staging.stg_stripe__product,
   kind FULL,
   grain product_id,
+  clustered_by (product_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_stripe__product')]),
   audits (
     unique_values(columns := (product_id)),
     not_null(columns := (product_id, product_name))

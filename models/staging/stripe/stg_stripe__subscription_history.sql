@@ -5,6 +5,8 @@ MODEL (
   name staging.stg_stripe__subscription_history,
   kind FULL,
   grain (subscription_id, valid_from),
+  clustered_by (subscription_id, customer_id),
+  session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_stripe__subscription_history')]),
   audits (
     unique_combination_of_columns(columns := (subscription_id, valid_from)),
     not_null(columns := (subscription_id, customer_id, status, valid_from, is_current))
