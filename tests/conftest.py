@@ -7,8 +7,24 @@ directory, so parallel workers never write the same cache files.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pytest
+
+
+@contextmanager
+def without_yaml_tests():
+    """Load SQLMesh projects without their YAML unit tests inside the block.
+
+    `make test` runs them once with `sqlmesh test`; parsing them is about half of a cold
+    Context load, so tests that only plan, run or render skip it. Not for tests that lint
+    (SQLMesh's `nomissingunittest` rule needs the tests loaded).
+    """
+    from sqlmesh.core.loader import Loader
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Loader, "load_model_tests", lambda self: [])
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import time_machine
+from conftest import without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -62,7 +63,7 @@ class _Env:
 def _plan(db: Path, at: dt.datetime) -> None:
     from sqlmesh import Context
 
-    with _Env(db), time_machine.travel(at, tick=False):
+    with _Env(db), time_machine.travel(at, tick=False), without_yaml_tests():
         context = Context(paths=ROOT)
         context.plan(auto_apply=True, no_prompts=True, skip_tests=True)  # the YAML tests run in `sqlmesh test`
         context.close()
@@ -71,7 +72,7 @@ def _plan(db: Path, at: dt.datetime) -> None:
 def _run(db: Path, at: dt.datetime) -> bool:
     from sqlmesh import Context
 
-    with _Env(db), time_machine.travel(at, tick=False):
+    with _Env(db), time_machine.travel(at, tick=False), without_yaml_tests():
         context = Context(paths=ROOT)
         status = context.run()
         context.close()

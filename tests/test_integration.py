@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -41,7 +42,8 @@ def built(tmp_path_factory):
     os.environ["GROWTHMESH_DUCKDB"] = str(db)
     os.environ["GROWTHMESH_START"] = START.isoformat()
     try:
-        context = Context(paths=ROOT)
+        with without_yaml_tests():
+            context = Context(paths=ROOT)
         context.plan(auto_apply=True, no_prompts=True, skip_tests=True)  # the YAML tests run in `sqlmesh test`
         yield context, tables, db
         context.close()
