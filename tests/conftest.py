@@ -13,6 +13,25 @@ import pytest
 
 
 @contextmanager
+def environ(**values: str | None):
+    """Set (or, with None, unset) environment variables inside the block; restore after."""
+    saved = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
 def without_yaml_tests():
     """Load SQLMesh projects without their YAML unit tests inside the block.
 

@@ -11,11 +11,10 @@
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import environ
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_KEYS = (
@@ -32,20 +31,9 @@ ENV_KEYS = (
 )
 
 
-@contextmanager
 def _env(**values: str):
-    saved = {k: os.environ.get(k) for k in ENV_KEYS}
-    for key in ENV_KEYS:
-        os.environ.pop(key, None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    """Exactly `values` of the variables config.yaml reads set, the others unset."""
+    return environ(**{**dict.fromkeys(ENV_KEYS), **values})
 
 
 def _gateway(name: str):

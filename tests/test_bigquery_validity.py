@@ -20,11 +20,11 @@ The portability linter (`linter/portability.py`) runs over every model too, as
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
+from conftest import environ
 import sqlmesh  # noqa: F401  (first: SQLMesh extends sqlglot's dialects before they are used)
 import sqlglot
 from sqlglot import exp
@@ -66,20 +66,14 @@ def bigquery_context(tmp_path_factory):
     from sqlmesh import Context
 
     tmp = tmp_path_factory.mktemp("bigquery-validity")
-    saved = {k: os.environ.get(k) for k in ("GROWTHMESH_BQ_STATE_DUCKDB", "GROWTHMESH_BQ_PROJECT", "GROWTHMESH_STATE_PG_HOST")}
-    os.environ["GROWTHMESH_BQ_STATE_DUCKDB"] = str(tmp / "state.duckdb")
-    os.environ["GROWTHMESH_BQ_PROJECT"] = "growthmesh-validity"
-    os.environ.pop("GROWTHMESH_STATE_PG_HOST", None)
-    try:
+    with environ(
+        GROWTHMESH_BQ_STATE_DUCKDB=str(tmp / "state.duckdb"),
+        GROWTHMESH_BQ_PROJECT="growthmesh-validity",
+        GROWTHMESH_STATE_PG_HOST=None,
+    ):
         context = Context(paths=ROOT, gateway="bigquery")
         yield context
         context.close()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _models(context, *, seeds: bool = True):
