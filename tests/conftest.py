@@ -12,6 +12,20 @@ from contextlib import contextmanager
 import pytest
 
 
+def load_script(name: str):
+    """Import scripts/<name>.py as module `name` (executed afresh on every call)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @contextmanager
 def environ(**values: str | None):
     """Set (or, with None, unset) environment variables inside the block; restore after."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
-import importlib.util
 import io
 import math
 import os
@@ -51,6 +50,7 @@ RUN = HELPERS / "run.py"
 LOADER = ROOT / "scripts" / "load_bigquery.py"
 sys.path.insert(0, str(HELPERS))
 import emulator as emu  # noqa: E402
+from conftest import load_script
 
 START = dt.date(2025, 1, 1)
 END = dt.date(2025, 2, 28)
@@ -63,13 +63,8 @@ PLAN_FLAGS = ("--auto-apply", "--no-prompts", "--skip-tests", "--skip-linter", "
 
 
 def _module(name: str, path: Path):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    assert path == ROOT / "scripts" / f"{name}.py", path
+    return load_script(name)
 
 
 def _copy_project(dest: Path) -> None:

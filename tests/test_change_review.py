@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib.util
 import os
 import re
 import shutil
-import sys
 import threading
 from pathlib import Path
 
 import duckdb
 import pytest
 import time_machine
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -52,11 +51,7 @@ PROD_SCHEMAS = ("seeds", "staging", "intermediate", "product", "acquisition", "r
 
 
 def _load_generator():
-    spec = importlib.util.spec_from_file_location("generate_data", ROOT / "scripts" / "generate_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["generate_data"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("generate_data")
 
 
 def _copy_project(target: Path) -> Path:

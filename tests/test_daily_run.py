@@ -12,16 +12,14 @@ pick them up into their own days, in every downstream mart.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 import time_machine
-from conftest import without_yaml_tests
+from conftest import load_script, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -31,11 +29,7 @@ SKIP_MODELS = {"staging.stg_raw_reconciliation"}
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(name)
 
 
 def _morning(day: dt.date) -> dt.datetime:

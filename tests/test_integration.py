@@ -4,7 +4,6 @@ every model was built with rows, every audit passes, and every raw row is accoun
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import without_yaml_tests
+from conftest import load_script, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -21,11 +20,7 @@ END = dt.date(2025, 2, 28)
 
 
 def _load_generator():
-    spec = importlib.util.spec_from_file_location("generate_data", ROOT / "scripts" / "generate_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["generate_data"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("generate_data")
 
 
 @pytest.fixture(scope="module")

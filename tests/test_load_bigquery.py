@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
-import importlib.util
 import json
 import os
 import socket
@@ -22,25 +21,20 @@ import sys
 import threading
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "load_bigquery.py"
 
 
 def _module(name: str, path: Path):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    assert path == ROOT / "scripts" / f"{name}.py", path
+    return load_script(name)
 
 
 lb = _module("load_bigquery", SCRIPT)

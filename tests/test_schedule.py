@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import configparser
 import datetime as dt
-import importlib.util
 import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 import time_machine
 import yaml
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -48,11 +47,7 @@ def _ms(day: dt.date) -> int:
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(name)
 
 
 def _copy_project(target: Path) -> Path:
