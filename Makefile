@@ -11,12 +11,13 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 # with 2 processes.
 PYTEST_PARALLEL ?= -n 4 --dist loadfile
 
-.PHONY: install demo test test-all lint unit pytest ui clean help
+.PHONY: install demo test test-all bench lint unit pytest ui clean help
 
 help:
 	@echo "make demo      install, generate demo data, build every model on local DuckDB, print a summary"
 	@echo "make test      sqlmesh test + sqlmesh lint + pytest (installs first if needed)"
 	@echo "make test-all  make test plus the slow tests"
+	@echo "make bench     benchmark at 1M and 10M events (BENCH_ARGS='--events 1000000 --json b.json' to choose)"
 	@echo "make ui        sqlmesh ui on the demo database"
 	@echo "make clean     remove the virtualenv and the demo database"
 
@@ -44,6 +45,11 @@ test-all: $(STAMP)
 	$(BIN)/sqlmesh test
 	$(BIN)/sqlmesh lint
 	$(BIN)/pytest $(PYTEST_PARALLEL)
+
+# Figures for the README's benchmark table; about 40 minutes on 2 cores at the default scales.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
 
 ui: $(STAMP)
 	$(BIN)/sqlmesh ui
