@@ -49,3 +49,19 @@ def major_to_usd(
     """`amount` already in major units (ad spend, CRM) -> US dollars, rounded to the cent."""
     rate = _fx_column(fx, "usd_per_unit").sql("bigquery")
     return evaluator.parse_one(f"ROUND(CAST({amount.sql('bigquery')} AS FLOAT64) * {rate}, 2)")
+
+
+@macro()
+def exact_sum(evaluator: MacroEvaluator, value: exp.Expression, digits: exp.Expression) -> exp.Expression:
+    """SUM of `value` that does not depend on the order rows are added in.
+
+    A float SUM depends on summation order, which varies with parallelism and engine, so
+    a total on a rounding boundary can come out one cent (or one 1e-4) apart between
+    runs. Each value is rounded to `digits` decimals and summed as an integer (exact), then
+    scaled back: `@exact_sum(x, 6)` -> `SUM(CAST(ROUND(x * 1e6) AS INT64)) / 1e6`.
+    Enough headroom for 9.2e12 at 6 digits; use it for weights and money, not counts.
+    """
+    scale = 10 ** int(digits.name if isinstance(digits, exp.Literal) else digits.sql())
+    return evaluator.parse_one(
+        f"SUM(CAST(ROUND({value.sql('bigquery')} * {scale}) AS INT64)) / {scale}"
+    )

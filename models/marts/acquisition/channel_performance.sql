@@ -48,7 +48,7 @@ WITH grains AS (
     COALESCE(sc.channel, 'other') AS channel,
     COALESCE(a.utm_source, '(none)') AS utm_source,
     COALESCE(a.utm_campaign, '(none)') AS utm_campaign,
-    SUM(a.spend_usd) AS spend_usd,
+    @exact_sum(a.spend_usd, 6) AS spend_usd,
     SUM(a.impressions) AS impressions,
     SUM(a.clicks) AS clicks
   FROM staging.stg_ads__ad_spend AS a
@@ -103,19 +103,19 @@ WITH grains AS (
     COALESCE(a.utm_campaign, '(none)') AS utm_campaign,
     @EACH(
       @attribution_models,
-      _m -> SUM(IF(a.conversion_type = 'signup', a.@{_m}_weight, 0)) AS signups_@{_m}
+      _m -> @exact_sum(IF(a.conversion_type = 'signup', a.@{_m}_weight, 0), 9) AS signups_@{_m}
     ),
     @EACH(
       @attribution_models,
-      _m -> SUM(IF(a.conversion_type = 'paid', a.@{_m}_weight, 0)) AS paid_@{_m}
+      _m -> @exact_sum(IF(a.conversion_type = 'paid', a.@{_m}_weight, 0), 9) AS paid_@{_m}
     ),
     @EACH(
       @attribution_models,
-      _m -> SUM(IF(a.conversion_type = 'paid', a.@{_m}_weight * a.conversion_new_mrr_usd, 0)) AS new_mrr_usd_@{_m}
+      _m -> @exact_sum(IF(a.conversion_type = 'paid', a.@{_m}_weight * a.conversion_new_mrr_usd, 0), 6) AS new_mrr_usd_@{_m}
     ),
     @EACH(
       @attribution_models,
-      _m -> SUM(IF(a.conversion_type = 'paid', a.@{_m}_weight * a.conversion_first_month_revenue_usd, 0)) AS first_month_revenue_usd_@{_m}
+      _m -> @exact_sum(IF(a.conversion_type = 'paid', a.@{_m}_weight * a.conversion_first_month_revenue_usd, 0), 6) AS first_month_revenue_usd_@{_m}
     )
   FROM acquisition.attribution AS a
   CROSS JOIN grains AS g
