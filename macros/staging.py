@@ -249,15 +249,21 @@ def raw_row_accounts(evaluator: MacroEvaluator) -> exp.Expression:
         staged_filter = (
             f" WHERE {spec['incremental']} <= DATE({end})" if spec.get("incremental") else ""
         )
+        # one pass over the raw table: each row's reason and pending flag computed once
+        # (COUNT(IF(...)), not COUNTIF: 0, not NULL, on an empty table in both engines)
         selects.append(
             f"""SELECT
               '{name}' AS raw_table,
               '{spec['staging']}' AS staging_model,
-              (SELECT COUNT(*) FROM {name}) AS raw_rows,
-              (SELECT COUNT(*) FROM {name} WHERE ({reason}) IS NOT NULL) AS rejected_rows,
-              (SELECT COUNT(*) - COUNT(DISTINCT {_key_sql(spec)}) FROM {name}
-                 WHERE ({reason}) IS NULL AND NOT ({pending})) AS duplicate_rows,
-              (SELECT COUNT(*) FROM {name} WHERE ({reason}) IS NULL AND ({pending})) AS pending_rows,
-              (SELECT COUNT(*) FROM {spec['staging']}{staged_filter}) AS staged_rows"""
+              COUNT(*) AS raw_rows,
+              COUNT(IF(r.reason IS NOT NULL, 1, NULL)) AS rejected_rows,
+              COUNT(IF(r.reason IS NULL AND NOT r.pending, 1, NULL))
+                - COUNT(DISTINCT IF(r.reason IS NULL AND NOT r.pending, r.raw_key, NULL)) AS duplicate_rows,
+              COUNT(IF(r.reason IS NULL AND r.pending, 1, NULL)) AS pending_rows,
+              (SELECT COUNT(*) FROM {spec['staging']}{staged_filter}) AS staged_rows
+            FROM (
+              SELECT {reason} AS reason, {_key_sql(spec)} AS raw_key, COALESCE({pending}, FALSE) AS pending
+              FROM {name}
+            ) AS r"""
         )
     return evaluator.parse_one(" UNION ALL ".join(selects))

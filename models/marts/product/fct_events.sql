@@ -8,7 +8,8 @@ MODEL (
   name product.fct_events,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column event_date,
-    lookback 7
+    lookback 7,
+    batch_size 31 /* a first build or restatement goes a month at a time: each batch fits in memory */
   ),
   grain event_id,
   partitioned_by event_date,

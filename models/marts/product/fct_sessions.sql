@@ -5,7 +5,8 @@ MODEL (
   name product.fct_sessions,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column session_date,
-    lookback 7
+    lookback 7,
+    batch_size 31 /* a first build or restatement goes a month at a time: each batch fits in memory */
   ),
   grain session_id,
   partitioned_by session_date,

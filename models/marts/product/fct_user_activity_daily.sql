@@ -6,7 +6,8 @@ MODEL (
   name product.fct_user_activity_daily,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column activity_date,
-    lookback 7
+    lookback 7,
+    batch_size 31 /* a first build or restatement goes a month at a time: each batch fits in memory */
   ),
   grain (user_id, activity_date),
   partitioned_by activity_date,

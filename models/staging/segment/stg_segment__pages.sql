@@ -6,7 +6,8 @@ MODEL (
   name staging.stg_segment__pages,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column event_date,
-    lookback 7
+    lookback 7,
+    batch_size 31 /* a first build or restatement goes a month at a time: each batch fits in memory */
   ),
   grain page_view_id,
   partitioned_by event_date,
