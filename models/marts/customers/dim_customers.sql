@@ -16,7 +16,10 @@
    - is_delinquent: a current subscription is past_due or unpaid (Stripe's own customer flag
      is is_stripe_delinquent).
    - lifetime revenue: succeeded charges in USD (converted per charge in staging through
-     seeds.fx_rates); net = gross - refunded. failed_payments: failed charges, all time. */
+     seeds.fx_rates); net = gross - refunded. failed_payments: failed charges, all time.
+   Ids only: the customer's email and name and the CRM account's name stay in staging
+   (staging.stg_stripe__customer by customer_id, staging.stg_crm__account by
+   crm_account_id); no mart carries personal data. */
 MODEL (
   name customers.dim_customers,
   kind FULL,
@@ -40,7 +43,6 @@ WITH users AS (
   SELECT
     a.stripe_customer_id AS customer_id,
     a.account_id,
-    a.account_name,
     a.industry,
     a.employee_count
   FROM staging.stg_crm__account AS a
@@ -118,8 +120,6 @@ WITH users AS (
 ), customers AS (
   SELECT
     c.customer_id,
-    c.email,
-    c.customer_name,
     c.currency,
     c.created_at,
     c.is_deleted,
@@ -146,16 +146,13 @@ WITH users AS (
 )
 SELECT
   c.customer_id::STRING AS customer_id, /* Stripe customer id */
-  c.email::STRING AS email, /* email as entered in Stripe */
-  c.customer_name::STRING AS customer_name, /* customer name */
   c.currency::STRING AS currency, /* default currency, upper-case ISO code (money columns below are USD) */
   c.created_at::TIMESTAMP AS created_at, /* when the customer was created, UTC */
   c.is_deleted::BOOL AS is_deleted, /* deleted in Stripe (kept: its history is real) */
   u.user_id::STRING AS user_id, /* app user of the customer (primary link of staging.stg_identity_map), NULL when unlinked */
   a.account_id::STRING AS crm_account_id, /* CRM account with this stripe_customer_id, NULL if none */
-  a.account_name::STRING AS crm_account_name, /* its company name */
-  a.industry::STRING AS industry, /* its industry */
-  a.employee_count::INT64 AS employee_count, /* its employees */
+  a.industry::STRING AS industry, /* the CRM account's industry */
+  a.employee_count::INT64 AS employee_count, /* the CRM account's employees */
   pay.first_paid_at::TIMESTAMP AS first_paid_at, /* first succeeded charge with amount > 0, UTC; NULL if never paid */
   ao.mrr_as_of_date::DATE AS mrr_as_of_date, /* the day current MRR is read on: the last mrr_date of revenue.fct_mrr_daily */
   ROUND(c.mrr_usd, 2)::FLOAT64 AS current_mrr_usd, /* MRR on mrr_as_of_date summed over products, USD; 0 without MRR */
