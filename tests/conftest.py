@@ -69,3 +69,20 @@ def private_sqlmesh_cache(tmp_path_factory):
         os.environ.pop("GROWTHMESH_CACHE_DIR", None)
     else:
         os.environ["GROWTHMESH_CACHE_DIR"] = saved
+
+
+def copy_project(target):
+    """Copy what SQLMesh loads to plan and run into `target` (created), without the YAML unit
+    tests: `make test` runs those and `sqlmesh lint`, and parsing them is half of a Context
+    load. Plans in the copy skip tests (and, on the CLI, the linter). Returns `target`."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    target = Path(target)
+    target.mkdir(parents=True)
+    for folder in ("models", "macros", "audits", "linter", "seeds"):
+        shutil.copytree(root / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("config.yaml", "external_models.yaml"):
+        shutil.copyfile(root / name, target / name)
+    return target

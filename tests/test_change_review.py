@@ -28,14 +28,13 @@ import dataclasses
 import datetime as dt
 import os
 import re
-import shutil
 import threading
 from pathlib import Path
 
 import duckdb
 import pytest
 import time_machine
-from conftest import load_script
+from conftest import copy_project, load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -52,17 +51,6 @@ PROD_SCHEMAS = ("seeds", "staging", "intermediate", "product", "acquisition", "r
 
 def _load_generator():
     return load_script("generate_data")
-
-
-def _copy_project(target: Path) -> Path:
-    """The files SQLMesh loads to plan, without the YAML unit tests: `make test` runs those
-    and `sqlmesh lint` (plans here skip both), and parsing them is half of a Context load."""
-    target.mkdir(parents=True)
-    for folder in ("models", "macros", "audits", "linter", "seeds"):
-        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("config.yaml", "external_models.yaml"):
-        shutil.copyfile(ROOT / name, target / name)
-    return target
 
 
 def _model_file(project: Path, model: str) -> Path:
@@ -273,7 +261,7 @@ def _changes(plan) -> dict[str, str]:
 def review(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
     tmp = tmp_path_factory.mktemp("change_review")
-    project = _copy_project(tmp / "project")
+    project = copy_project(tmp / "project")
     db = tmp / "growthmesh.duckdb"
     generator = _load_generator()
     generator.write_duckdb(generator.generate(seed=3, users=200, start=START, end=END, dirty_rate=0.0), db)

@@ -57,7 +57,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import time_machine
-from conftest import environ, load_script
+from conftest import copy_project, environ, load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -91,17 +91,6 @@ RUN_END_MS = _ms(END + dt.timedelta(days=1))
 
 
 # --- project, data and SQLMesh state ---------------------------------------------------------
-
-
-def _copy_project(target: Path) -> Path:
-    """What SQLMesh needs to plan and run, without the YAML unit tests (`make test` runs
-    them; parsing them is half of every Context load). Plans skip tests and the linter."""
-    target.mkdir(parents=True)
-    for folder in ("models", "macros", "audits", "linter", "seeds"):
-        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("config.yaml", "external_models.yaml"):
-        shutil.copyfile(ROOT / name, target / name)
-    return target
 
 
 def _copy_db(db: Path, folder: Path) -> Path:
@@ -391,7 +380,7 @@ class _World:
 
         self.tmp = tmp
         generator, add_day = load_script("generate_data"), load_script("add_day")
-        self.project = _copy_project(tmp / "project")
+        self.project = copy_project(tmp / "project")
         db = tmp / "base" / "growthmesh.duckdb"
         db.parent.mkdir()
         generator.write_duckdb(generator.generate(seed=7, users=300, start=START, end=END, dirty_rate=0.02), db)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import time_machine
 import yaml
-from conftest import load_script
+from conftest import copy_project, load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -48,17 +48,6 @@ def _ms(day: dt.date) -> int:
 
 def _load(name: str):
     return load_script(name)
-
-
-def _copy_project(target: Path) -> Path:
-    """What SQLMesh needs to plan and run, without the YAML unit tests (`make test` runs
-    them; parsing them is half of every Context load). Plans skip tests and the linter."""
-    target.mkdir(parents=True)
-    for folder in ("models", "macros", "audits", "linter", "seeds"):
-        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("config.yaml", "external_models.yaml"):
-        shutil.copyfile(ROOT / name, target / name)
-    return target
 
 
 class _Env:
@@ -132,7 +121,7 @@ def schedule(tmp_path_factory):
 
     generator, add_day = _load("generate_data"), _load("add_day")
     tmp = tmp_path_factory.mktemp("schedule")
-    project = _copy_project(tmp / "project")
+    project = copy_project(tmp / "project")
     db = tmp / "growthmesh.duckdb"
     generator.write_duckdb(generator.generate(seed=5, users=200, start=START, end=DAY, dirty_rate=0.0), db)
     add_day.hold(db, DAY)
