@@ -145,15 +145,15 @@ def bare_duckdb(db: Path, start: dt.date, last_day: dt.date) -> tuple[float, lis
     """
     import duckdb
     from sqlmesh import Context
-    from sqlmesh.core.loader import Loader
+    from sqlmesh.core.loader import SqlMeshLoader
     from sqlmesh.core.macros import RuntimeStage
 
-    load_tests = Loader.load_model_tests
-    Loader.load_model_tests = lambda self: []  # rendering needs no unit tests
+    load_tests = SqlMeshLoader.load_model_tests
+    SqlMeshLoader.load_model_tests = lambda self: []  # rendering needs no unit tests
     try:
         context = Context(paths=ROOT)
     finally:
-        Loader.load_model_tests = load_tests
+        SqlMeshLoader.load_model_tests = load_tests
     settings = dict(context.config.gateways["local"].connection.connector_config)
     con = duckdb.connect(str(db))
     for key, value in settings.items():  # the local gateway's settings (TimeZone needs SET, not config)

@@ -49,14 +49,17 @@ def environ(**values: str | None):
 def without_yaml_tests():
     """Load SQLMesh projects without their YAML unit tests inside the block.
 
-    `make test` runs them once with `sqlmesh test`; parsing them is about half of a cold
-    Context load, so tests that only plan, run or render skip it. Not for tests that lint
-    (SQLMesh's `nomissingunittest` rule needs the tests loaded).
+    `make test` runs them once with `sqlmesh test` and lints once with `sqlmesh lint`;
+    parsing them is a large part of a Context load, so tests that only plan, run or render
+    skip both: without the tests loaded, the linter's `nomissingunittest` rule fails every
+    model, so plans of a Context loaded in the block pass `skip_linter=True`.
     """
-    from sqlmesh.core.loader import Loader
+    from sqlmesh.core.loader import Loader, SqlMeshLoader
 
     with pytest.MonkeyPatch.context() as patch:
+        # SqlMeshLoader overrides Loader's method: patch both
         patch.setattr(Loader, "load_model_tests", lambda self: [])
+        patch.setattr(SqlMeshLoader, "load_model_tests", lambda self: [])
         yield
 
 

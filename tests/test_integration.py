@@ -39,7 +39,7 @@ def built(tmp_path_factory):
     try:
         with without_yaml_tests():
             context = Context(paths=ROOT)
-        context.plan(auto_apply=True, no_prompts=True, skip_tests=True)  # the YAML tests run in `sqlmesh test`
+        context.plan(auto_apply=True, no_prompts=True, skip_tests=True, skip_linter=True)  # `make test` runs both
         yield context, tables, db
         context.close()
     finally:
