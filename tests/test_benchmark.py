@@ -114,3 +114,15 @@ def test_benchmark_end_to_end_at_a_tiny_scale(tmp_path):
         assert result[key] > 0, key
     assert result["model_rows"] > result["events"]  # fct_events alone holds nearly every event
     assert "| events |" in proc.stdout and f"{result['events']:,}" in proc.stdout
+
+
+def test_a_scale_the_generator_cannot_hold_is_refused_before_any_work(benchmark, capsys):
+    gib = 2**30
+    assert benchmark.memory_check([1_000_000, 10_000_000], False, 24 * gib) is None
+    refusal = benchmark.memory_check([1_000_000, 100_000_000], False, 24 * gib)
+    assert refusal.startswith("100,000,000 events needs about") and "--skip-3y" in refusal
+    assert benchmark.memory_check([10_000_000], True, 3 * gib) is not None  # needs ~3.1 GiB
+    assert benchmark.memory_check([10_000_000], True, 8 * gib) is None
+    with pytest.raises(SystemExit):
+        benchmark.main(["--events", "100000000000", "--end", "2026-01-31"])
+    assert "needs about" in capsys.readouterr().err
