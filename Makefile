@@ -46,7 +46,7 @@ test-all: $(STAMP)
 	$(BIN)/sqlmesh lint
 	$(BIN)/pytest $(PYTEST_PARALLEL)
 
-# Figures for the README's benchmark table; about 40 minutes on 2 cores at the default scales.
+# Figures for the README's benchmark table; about 50 minutes on 2 cores at the default scales.
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
