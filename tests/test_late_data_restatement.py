@@ -429,6 +429,7 @@ def test_events_late_within_the_lookback_land_in_fct_events_on_their_own_day(wor
     assert late["within_after_run"] == set(rows.items())
 
 
+@pytest.mark.slow  # its own clean build; tests/test_daily_run.py proves the same for 7-day-late events
 def test_after_the_run_every_model_equals_a_clean_build_of_the_data(late, clean_within, clean):
     """A clean build of the same raw data without the rows beyond the lookback (which no
     run can see: the restatement tests below handle them)."""
