@@ -33,21 +33,12 @@ def built(tmp_path_factory):
     tables = generator.generate(seed=7, users=300, start=START, end=END, dirty_rate=0.02)
     generator.write_duckdb(tables, db)
 
-    saved = {k: os.environ.get(k) for k in ("GROWTHMESH_DUCKDB", "GROWTHMESH_START")}
-    os.environ["GROWTHMESH_DUCKDB"] = str(db)
-    os.environ["GROWTHMESH_START"] = START.isoformat()
-    try:
+    with environ(GROWTHMESH_DUCKDB=str(db), GROWTHMESH_START=START.isoformat()):
         with without_yaml_tests():
             context = Context(paths=ROOT)
         context.plan(auto_apply=True, no_prompts=True, skip_tests=True, skip_linter=True)  # `make test` runs both
         yield context, tables, db
         context.close()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _query(context, sql: str):
