@@ -11,13 +11,14 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 # with 2 processes.
 PYTEST_PARALLEL ?= -n 4 --dist loadfile
 
-.PHONY: install demo test test-all bench lint unit pytest ui clean help
+.PHONY: install demo test test-all bench report lint unit pytest ui clean help
 
 help:
 	@echo "make demo      install, generate demo data, build every model on local DuckDB, print a summary"
 	@echo "make test      sqlmesh test + sqlmesh lint + pytest (installs first if needed)"
 	@echo "make test-all  make test plus the slow tests"
 	@echo "make bench     benchmark at 1M and 10M events (BENCH_ARGS='--events 1000000 --json b.json' to choose)"
+	@echo "make report    growth report of prod on the demo database -> report.html (REPORT_ARGS='--env dev --out dev.html')"
 	@echo "make ui        sqlmesh ui on the demo database"
 	@echo "make clean     remove the virtualenv and the demo database"
 
@@ -36,12 +37,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@mkdir -p data
+	@bash scripts/ensure_chromium.sh
 	$(BIN)/sqlmesh test
 	$(BIN)/sqlmesh lint
 	$(BIN)/pytest -m "not slow" $(PYTEST_PARALLEL)
 
 test-all: $(STAMP)
 	@mkdir -p data
+	@bash scripts/ensure_chromium.sh
 	$(BIN)/sqlmesh test
 	$(BIN)/sqlmesh lint
 	$(BIN)/pytest $(PYTEST_PARALLEL)
@@ -50,6 +53,11 @@ test-all: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
+
+# The growth report (scripts/report.py): one self-contained HTML file, opens offline.
+REPORT_ARGS ?=
+report: $(STAMP)
+	$(BIN)/python scripts/report.py $(REPORT_ARGS)
 
 ui: $(STAMP)
 	$(BIN)/sqlmesh ui

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import time_machine
 from conftest import environ, load_script, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
 END = dt.date(2025, 2, 28)
+# the build runs as of the morning after the data: no empty intervals up to today
+BUILT_AT = dt.datetime(2025, 3, 1, 6, tzinfo=dt.timezone.utc)
 
 
 def _load_generator():
@@ -36,7 +39,8 @@ def built(tmp_path_factory):
     with environ(GROWTHMESH_DUCKDB=str(db), GROWTHMESH_START=START.isoformat()):
         with without_yaml_tests():
             context = Context(paths=ROOT)
-        context.plan(auto_apply=True, no_prompts=True, skip_tests=True, skip_linter=True)  # `make test` runs both
+        with time_machine.travel(BUILT_AT, tick=False):
+            context.plan(auto_apply=True, no_prompts=True, skip_tests=True, skip_linter=True)  # `make test` runs both
         yield context, tables, db
         context.close()
 
@@ -60,8 +64,7 @@ def test_every_model_is_built_with_rows(built):
 
 def test_every_audit_passes_on_the_built_data(built):
     context, _, _ = built
-    yesterday = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
-    assert context.audit(start=START, end=yesterday) is True
+    assert context.audit(start=START, end=END) is True
 
 
 def test_every_raw_row_is_staged_duplicated_rejected_or_pending(built):
@@ -234,9 +237,12 @@ def test_identity_map_resolves_each_source_id_to_one_user(built):
 def test_demo_command_builds_and_reruns_without_duplicating(tmp_path):
     """`scripts/demo.py` (what `make demo` runs), twice: the second run keeps the data."""
     db = tmp_path / "demo.duckdb"
-    env = dict(os.environ, GROWTHMESH_START="2025-06-01")
+    # data ending yesterday, as `make demo` makes it, so the plan has only these 20 days to
+    # build (an older window would leave every day since then to plan, empty)
+    end = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    env = dict(os.environ, GROWTHMESH_START=(end - dt.timedelta(days=19)).isoformat())
     cmd = [sys.executable, str(ROOT / "scripts" / "demo.py"), "--users", "120", "--days", "20",
-           "--end", "2025-06-20", "--db", str(db)]
+           "--end", end.isoformat(), "--db", str(db)]
 
     def staged_counts():
         con = duckdb.connect(str(db), read_only=True)
@@ -288,9 +294,8 @@ def test_benchmark_bare_duckdb_run_builds_the_same_tables_as_sqlmesh(built, tmp_
     bare_db.parent.mkdir()
     generator.write_duckdb(tables, bare_db)
     (tmp_path / "render").mkdir()
-    today = dt.datetime.now(dt.timezone.utc).date()  # the fixture's plan ran up to yesterday
     with environ(GROWTHMESH_DUCKDB=str(tmp_path / "render" / "growthmesh.duckdb"), GROWTHMESH_START=START.isoformat()):
-        total, timings = benchmark.bare_duckdb(bare_db, START, today - dt.timedelta(days=1))
+        total, timings = benchmark.bare_duckdb(bare_db, START, END)  # the fixture's plan ran up to END
     models = sorted(name for name, _ in timings)
     assert set(models) == {m.name for m in context.models.values() if not m.kind.is_external}
     assert total == pytest.approx(sum(s for _, s in timings)) and all(s >= 0 for _, s in timings)
@@ -304,3 +309,224 @@ def test_benchmark_bare_duckdb_run_builds_the_same_tables_as_sqlmesh(built, tmp_
     differing = {m: (expected[m][1:], actual[m][1:]) for m in models if expected[m] != actual[m]}
     assert not differing, f"bare DuckDB differs from SQLMesh (rows, checksum) for {differing}"
     assert sum(expected[m][1] for m in models) > 0
+
+
+# ------------------------------------------------------------------------------------------
+# The growth report (scripts/report.py, `make report`), built from this file's prod build:
+# every section is there with data, its numbers are the marts', and it is offline and free
+# of personal data. tests/test_report_browser.py opens a report in headless Chromium.
+# ------------------------------------------------------------------------------------------
+
+REPORT_SECTIONS = ("funnel", "retention", "growth-accounting", "engagement", "revenue", "channels", "health")
+REPORT_CHARTS = ("chart-funnel", "chart-funnel-rates", "chart-retention-monthly", "chart-retention-weekly",
+                 "chart-growth-monthly", "chart-growth-daily", "chart-engagement", "chart-stickiness",
+                 "chart-power-users", "chart-mrr", "chart-nrr", "chart-health-scores", "chart-churn-risk")
+
+
+@pytest.fixture(scope="module")
+def report_html(built):
+    context, _, _ = built
+    return load_script("report").build_report(context, "prod", gateway="local")
+
+
+def _report_figures(document: str) -> dict[str, dict]:
+    import re
+
+    return {m.group(1): json.loads(m.group(2)) for m in re.finditer(
+        r'<script type="application/json" class="figure-data" data-target="([^"]+)">(.*?)</script>', document, re.S)}
+
+
+def _without_plotlyjs(document: str) -> str:
+    """The report less the inlined plotly.js bundle (a vendor file: its license comments and
+    its unused link to plotly.com are not the report's content)."""
+    start = document.index('<script id="plotlyjs">')
+    return document[:start] + document[document.index("</script>", start):]
+
+
+def _table_rows(document: str, table_start: str) -> dict[str, list[float | None]]:
+    """channel -> the data-value of each numeric cell, for the table opening with `table_start`."""
+    import re
+
+    start = document.index(table_start)
+    table = document[start:document.index("</table>", start)]
+    return {m.group(1): [float(v) if v else None for v in re.findall(r'data-value="([^"]*)"', m.group(2))]
+            for m in re.finditer(r'<tr data-channel="([^"]+)"[^>]*>(.*?)</tr>', table, re.S)}
+
+
+def test_report_has_every_section_and_every_chart_with_data(built, report_html):
+    import re
+
+    context, _, _ = built
+    for section in REPORT_SECTIONS:
+        assert re.search(rf'<section id="{section}"><h2>[^<]+</h2>', report_html), section
+    figures = _report_figures(report_html)
+    assert tuple(figures) == REPORT_CHARTS
+    for chart_id, figure in figures.items():
+        assert f'<div class="chart" id="{chart_id}"></div>' in report_html
+        layout = figure["layout"]
+        assert layout["title"]["text"], chart_id
+        for axis in ("xaxis", "yaxis"):  # axes are labelled (a subplot may label one of its axes)
+            assert any(v.get("title", {}).get("text") for k, v in layout.items() if k.startswith(axis)), chart_id
+        values = [v for trace in figure["data"] for key in ("x", "y", "z") for v in _flat(trace.get(key))]
+        assert figure["data"] and any(v not in (None, 0) for v in values), f"{chart_id} has no data"
+    # the header: the data's range (to the last day with activity), environment, gateway, build time
+    first, last = _query(context, "SELECT MIN(activity_date), MAX(IF(dau > 0, activity_date, NULL)) "
+                                  "FROM product.engagement_daily")[0]
+    assert f'<dd id="meta-range">{first} – {last}</dd>' in report_html
+    assert '<dd id="meta-env">prod</dd>' in report_html and '<dd id="meta-gateway">local</dd>' in report_html
+    built_at = re.search(r'<dd id="meta-built">([^<]+)</dd>', report_html).group(1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", built_at)  # from SQLMesh state, not "unknown"
+
+
+def _flat(values) -> list:
+    if values is None:
+        return []
+    if isinstance(values, list):
+        return [v for item in values for v in _flat(item)]
+    return [values]
+
+
+def test_report_funnel_is_the_mart_summed_per_channel(built, report_html):
+    context, _, _ = built
+    expected = {
+        channel: [visitors, signups, activated, paid]
+        for channel, visitors, signups, activated, paid in _query(
+            context, "SELECT channel, SUM(visitors), SUM(signups), SUM(activated), SUM(paid) "
+                     "FROM acquisition.funnel_conversion WHERE cohort_grain = 'month' GROUP BY channel")
+    }
+    assert "all" in expected and len(expected) > 2
+    funnel = _report_figures(report_html)["chart-funnel"]
+    assert {trace["name"]: trace["x"] for trace in funnel["data"]} == expected
+    assert [t["name"] for t in funnel["data"] if t["visible"] is True] == ["all"]  # the menu picks another
+    table = _table_rows(report_html, '<table class="data" id="funnel-table">')
+    for channel, (visitors, signups, activated, paid) in expected.items():
+        assert table[channel][:4] == [visitors, signups, activated, paid], channel
+        assert table[channel][4] == pytest.approx(signups / visitors)  # the visit -> signup rate
+
+
+def test_report_arr_headline_is_the_latest_complete_month(built, report_html):
+    import re
+
+    context, _, _ = built
+    months = _query(context, "SELECT month_start, is_complete_month, arr_usd, ending_mrr_usd "
+                             "FROM revenue.mrr_movements_monthly WHERE scope = 'all' ORDER BY month_start DESC")
+    complete = [m for m in months if m[1]]
+    _, _, arr, mrr = (complete or months)[0]
+    assert arr > 0
+    kpis = dict(re.findall(r'data-kpi="(\w+)" data-value="([^"]*)"', report_html))
+    assert float(kpis["arr_usd"]) == pytest.approx(arr)
+    assert float(kpis["ending_mrr_usd"]) == pytest.approx(mrr)
+    ending = _report_figures(report_html)["chart-mrr"]["data"][0]
+    assert ending["name"] == "Ending MRR"
+    assert ending["y"] == pytest.approx([m[3] for m in reversed(months)])
+
+
+def test_report_channel_tables_recompute_cac_roas_and_payback_per_attribution_model(built, report_html):
+    import re
+
+    context, _, _ = built
+    models = ("first_touch", "last_touch", "linear", "position_based", "time_decay")
+    assert re.findall(r'<option value="(\w+)">', report_html) == list(models)
+    for model in models:
+        rows = _query(context, f"SELECT channel, SUM(spend_usd), SUM(paid_conversions_{model}), "
+                               f"SUM(new_mrr_usd_{model}), SUM(first_month_revenue_usd_{model}) "
+                               "FROM acquisition.channel_performance WHERE period_grain = 'month' GROUP BY channel")
+        table = _table_rows(report_html, f'<table class="data channel-table" data-model="{model}"')
+        assert set(table) == {r[0] for r in rows} | {"total"}
+        assert any(r[1] > 0 for r in rows), "the generated data has ad spend"
+        for channel, spend, paid, new_mrr, revenue in rows:
+            shown_spend, _, _, shown_paid, shown_mrr, shown_revenue, cac, roas, payback = table[channel]
+            assert (shown_spend, shown_paid, shown_mrr, shown_revenue) == pytest.approx((spend, paid, new_mrr, revenue))
+            assert cac == (pytest.approx(spend / paid) if spend and paid else None), (model, channel)
+            assert roas == (pytest.approx(revenue / spend) if spend else None), (model, channel)
+            assert payback == (pytest.approx(spend / new_mrr) if spend and new_mrr else None), (model, channel)
+        total_spend = sum(r[1] for r in rows)
+        assert table["total"][0] == pytest.approx(total_spend)
+    assert len(re.findall(r'<table class="data channel-table" data-model="\w+" hidden>', report_html)) == 4
+
+
+def test_report_health_lists_expansion_candidates_by_id_only(built, report_html):
+    import re
+
+    context, tables, _ = built
+    risk = dict(_query(context, "SELECT churn_risk_category, COUNT(*) FROM customers.health_scores GROUP BY 1"))
+    bars = _report_figures(report_html)["chart-churn-risk"]["data"][0]
+    assert dict(zip(bars["x"], bars["y"])) == {level: risk.get(level, 0) for level in ("low", "medium", "high")}
+    candidates = {r[0] for r in _query(context, "SELECT user_id FROM customers.health_scores "
+                                                "WHERE is_expansion_candidate")}
+    if candidates:
+        start = report_html.index('<table class="data" id="expansion-table">')
+        listed = re.findall(r"<tr><td><code>([^<]+)</code>", report_html[start:report_html.index("</table>", start)])
+        assert set(listed) == candidates
+    else:
+        assert 'id="expansion-empty"' in report_html
+    # no email address anywhere in the report's own content, and none of the raw data's
+    content = _without_plotlyjs(report_html)
+    assert re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", content) is None
+    emails = {e for name in ("raw_segment.identifies", "raw_stripe.customer")
+              for e in tables[name].column("email").to_pylist() if e}
+    assert emails and not [e for e in emails if e in report_html]
+
+
+def test_report_is_one_offline_file(report_html):
+    import re
+
+    assert report_html.count('<script id="plotlyjs">') == 1  # plotly.js inlined once
+    bundle = report_html.index('<script id="plotlyjs">')
+    assert report_html.index("</script>", bundle) - bundle > 1_000_000
+    assert re.search(r"<script[^>]*\ssrc=", report_html) is None
+    assert re.search(r"<link\b", report_html) is None
+    assert 'src="http' not in report_html and "src='http" not in report_html
+    content = _without_plotlyjs(report_html)
+    assert "http://" not in content and "https://" not in content
+    assert "cdn" not in content.lower()
+
+
+def test_report_reads_a_dev_environment_through_its_views(built, report_html):
+    """A dev environment's marts are read through its own views (`product__report_dev.x`)."""
+    import re
+
+    context, _, _ = built
+    report = load_script("report")
+    # no change and no backfill: a virtual plan that only creates the environment's views
+    context.plan("report_dev", auto_apply=True, no_prompts=True, skip_tests=True, skip_linter=True,
+                 include_unmodified=True, skip_backfill=True)
+    _, tables = report.resolve_marts(context, "report_dev")
+    assert {table.db for table in tables.values()} == {
+        f"{schema}__report_dev" for schema in ("product", "acquisition", "revenue", "customers")}
+    document = report.build_report(context, "report_dev")
+    assert '<dd id="meta-env">report_dev</dd>' in document
+    kpis = dict(re.findall(r'data-kpi="(\w+)" data-value="([^"]*)"', document))
+    assert kpis == dict(re.findall(r'data-kpi="(\w+)" data-value="([^"]*)"', report_html))  # same data as prod
+
+
+def test_report_command_writes_the_file_and_fails_in_one_line(built, tmp_path, capsys):
+    report = load_script("report")
+    out = tmp_path / "out" / "report.html"
+    assert report.main(["--out", str(out)]) == 0  # the fixture's GROWTHMESH_DUCKDB, prod, local
+    assert out.stat().st_size > 1_000_000 and 'id="health"' in out.read_text()
+    capsys.readouterr()
+
+    assert report.main(["--env", "no_such_env", "--out", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "environment 'no_such_env' does not exist" in err
+    assert not (tmp_path / "x.html").exists()
+
+    missing = tmp_path / "nowhere" / "growthmesh.duckdb"
+    with environ(GROWTHMESH_DUCKDB=str(missing)):
+        assert report.main(["--out", str(tmp_path / "y.html")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{missing} does not exist" in err and not missing.exists()
+
+
+def test_report_queries_render_for_bigquery(built):
+    """The same query expressions, rendered for the bigquery gateway, use nothing BigQuery lacks."""
+    from sqlglot import exp, parse_one
+    from sqlglot.errors import ErrorLevel
+
+    report = load_script("report")
+    tables = {key: exp.to_table(f"my-project.{name}", dialect="bigquery") for key, name in report.MARTS.items()}
+    for key, query in report.mart_queries(tables).items():
+        sql = query.sql(dialect="bigquery", unsupported_level=ErrorLevel.RAISE)
+        assert parse_one(sql, read="bigquery") is not None, key
+        assert "`my-project`" in sql or "my-project" in sql, key

@@ -374,9 +374,11 @@ def late(work):
     out["log_days_after_run"] = {d for (d,) in _query(db, f"SELECT DISTINCT as_of_date FROM {LOG_MODEL}")}
 
     # README "Late data": restate from the first late day to the last processed day, with
-    # the real CLI (in the frozen project copy, at the real clock: no model reads it)
+    # the real CLI (in the frozen project copy), as of the same morning as the run, so the
+    # plan has no empty days up to today's clock to build as well
     command = _with_dates(_readme_restatement(), FIRST_LATE_DAY, LAST)
     command += [flag for flag in ("--auto-apply", "--no-prompts", "--skip-tests", "--skip-linter") if flag not in command]
+    command += ["--execution-time", _morning(LAST + dt.timedelta(days=1)).isoformat()]
     out["command"] = command
     with _project_env(db):
         done = subprocess.run(
