@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import environ
+from conftest import environ, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_KEYS = (
@@ -66,7 +66,8 @@ def test_state_goes_to_postgres_with_the_documented_variables(postgres, tmp_path
         gateway = _gateway("bigquery")
         assert gateway.state_connection.type_ == "postgres"
         assert (gateway.state_connection.host, gateway.state_connection.port) == (socket_dir, 5432)
-        context = Context(paths=ROOT, gateway="bigquery")
+        with without_yaml_tests():  # loading the project is all this needs
+            context = Context(paths=ROOT, gateway="bigquery")
         try:
             context.state_sync.migrate()
             assert context.state_reader.get_environments() == []
@@ -98,7 +99,8 @@ def test_local_gateway_needs_no_gcp_credentials(tmp_path):
         gateway = _gateway("bigquery")
         # the default method builds a client from a dummy token: no key file is read
         assert gateway.connection.method == "oauth-secrets"
-        context = Context(paths=ROOT)
+        with without_yaml_tests():
+            context = Context(paths=ROOT)
         try:
             assert context.engine_adapter.dialect == "duckdb"
         finally:

@@ -12,14 +12,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import time_machine
-from conftest import environ, load_script, without_yaml_tests
+from conftest import STANDARD_END, STANDARD_START, environ, load_script, standard_build, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
 END = dt.date(2025, 2, 28)
-# the build runs as of the morning after the data: no empty intervals up to today
-BUILT_AT = dt.datetime(2025, 3, 1, 6, tzinfo=dt.timezone.utc)
+assert (START.isoformat(), END.isoformat()) == (STANDARD_START, STANDARD_END)  # the build `built` copies
 
 
 def _load_generator():
@@ -28,19 +26,15 @@ def _load_generator():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """A prod build of every model over 300 generated users, Jan-Feb 2025, 2% dirty rows."""
+    """A prod build of every model over 300 generated users, Jan-Feb 2025, 2% dirty rows,
+    planned the morning after the data (conftest.standard_build: one build per pytest run,
+    this file's own copy)."""
     from sqlmesh import Context
 
-    generator = _load_generator()
-    db = tmp_path_factory.mktemp("integration") / "growthmesh.duckdb"
-    tables = generator.generate(seed=7, users=300, start=START, end=END, dirty_rate=0.02)
-    generator.write_duckdb(tables, db)
-
+    db, tables = standard_build(tmp_path_factory, tmp_path_factory.mktemp("integration"))
     with environ(GROWTHMESH_DUCKDB=str(db), GROWTHMESH_START=START.isoformat()):
         with without_yaml_tests():
             context = Context(paths=ROOT)
-        with time_machine.travel(BUILT_AT, tick=False):
-            context.plan(auto_apply=True, no_prompts=True, skip_tests=True, skip_linter=True)  # `make test` runs both
         yield context, tables, db
         context.close()
 

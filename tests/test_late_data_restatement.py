@@ -339,6 +339,12 @@ def _with_dates(args: list[str], start: dt.date, end: dt.date) -> list[str]:
     return out
 
 
+# The late timeline (`late`: a build, the run, the README command through the CLI) is the
+# heaviest fixture of the suite, so its tests run in `make test-all`. `make test` keeps the
+# restatement checks against `clean` below, and tests/test_daily_run.py shows a run picks
+# up events up to the lookback late, equal to a clean build.
+LATE_TIMELINE = pytest.mark.slow
+
 @pytest.fixture(scope="module")
 def late(work):
     """The late timeline: history as of the morning of LAST with LAST's arrivals held back,
@@ -399,6 +405,7 @@ def late(work):
 # --- the data set really has late rows of both kinds -------------------------------------
 
 
+@LATE_TIMELINE
 def test_the_late_rows_are_real_rows_delivered_on_the_last_day(work, late):
     users = work["late_users"]
     assert sorted(users) == sorted(sum(LATE_DAYS.values(), ()))
@@ -419,12 +426,14 @@ def test_the_late_rows_are_real_rows_delivered_on_the_last_day(work, late):
 # --- (a) within the lookback: the next run puts them in their own day ------------------------
 
 
+@LATE_TIMELINE
 def test_the_run_succeeds_and_changes_the_event_marts(late):
     assert late["run_failed"] is False
     changed = {m for m in late["after_run"] if late["after_run"][m] != late["before"].get(m)}
     assert {"product.fct_events", "product.fct_user_activity_daily", "staging.stg_segment__tracks"} <= changed
 
 
+@LATE_TIMELINE
 def test_events_late_within_the_lookback_land_in_fct_events_on_their_own_day(work, late):
     rows = work["late_rows"]["within"]
     assert late["within_before"] == set()  # held back while the history was built
@@ -442,6 +451,7 @@ def test_after_the_run_every_model_equals_a_clean_build_of_the_data(late, clean_
 # --- (b) beyond the lookback: the run misses them, the README restatement recovers them --------
 
 
+@LATE_TIMELINE
 def test_events_late_beyond_the_lookback_are_missed_by_the_run(late, clean):
     assert late["beyond_after_run"] == set()
     assert late["staged_beyond_after_run"] == 0
@@ -450,6 +460,7 @@ def test_events_late_beyond_the_lookback_are_missed_by_the_run(late, clean):
     assert {"staging.stg_segment__tracks", "product.fct_events", "product.fct_user_activity_daily"} <= different
 
 
+@LATE_TIMELINE
 def test_reconciliation_counts_exactly_the_missed_rows_as_unaccounted(work, late):
     expected = {table: 0 for table in late["reconciliation_after_run"]}
     expected.update({table: len(ids) for table, ids in work["late_by_table"]["beyond"].items()})
@@ -457,18 +468,21 @@ def test_reconciliation_counts_exactly_the_missed_rows_as_unaccounted(work, late
     assert max(late["log_days_after_run"]) == LAST
 
 
+@LATE_TIMELINE
 def test_the_readme_restatement_command_succeeds(late):
     code, output = late["cli"]
     assert code == 0, output
     assert late["command"][0] == "plan" and "--restate-model" in late["command"]
 
 
+@LATE_TIMELINE
 def test_after_the_restatement_every_model_equals_a_clean_build(work, late, clean):
     assert late["beyond_after_restatement"] == set(work["late_rows"]["beyond"].items())
     assert set(late["after_restatement"]) == set(clean["models"]) - {LOG_MODEL}
     assert _differences(late["after_restatement"], clean["fingerprints"]) == {}
 
 
+@LATE_TIMELINE
 def test_after_the_restatement_nothing_is_unaccounted(late):
     assert late["reconciliation_after_restatement"]  # the log has a latest day
     assert set(late["reconciliation_after_restatement"].values()) == {0}

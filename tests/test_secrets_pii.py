@@ -17,7 +17,6 @@ can fail; and the marts keep the ids that reach them there.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import subprocess
 from dataclasses import dataclass
@@ -25,8 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import time_machine
-from conftest import environ, load_script, without_yaml_tests
+from conftest import STANDARD_START, environ, standard_build, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,7 +202,6 @@ def test_the_repository_scan_sees_tracked_and_new_files_but_not_ignored_ones(tmp
 
 # --- (b) personal data ----------------------------------------------------------------------
 
-START, END = dt.date(2025, 1, 1), dt.date(2025, 2, 28)
 PERSONAL_COLUMN = re.compile(
     r"(^|_)(e_?mail|phone|mobile|fax|ip|ipv[46]|ip_addr(ess)?|address|street|postcode|postal|zip|zip_code|"
     r"ssn|birth_?date|dob|user_agent)(_|$)"
@@ -233,14 +230,10 @@ def built(tmp_path_factory):
     (test-mode customers with their own emails among them)."""
     from sqlmesh import Context
 
-    generator = load_script("generate_data")
-    db = tmp_path_factory.mktemp("pii") / "pii.duckdb"
-    generator.write_duckdb(generator.generate(seed=7, users=300, start=START, end=END, dirty_rate=0.02), db)
-    with environ(GROWTHMESH_DUCKDB=str(db), GROWTHMESH_START=START.isoformat()), \
-            time_machine.travel(dt.datetime(2025, 3, 1, 6, tzinfo=dt.timezone.utc), tick=False), without_yaml_tests():
+    db, _ = standard_build(tmp_path_factory, tmp_path_factory.mktemp("pii"))  # conftest: built once per run
+    with environ(GROWTHMESH_DUCKDB=str(db), GROWTHMESH_START=STANDARD_START), without_yaml_tests():
         context = Context(paths=ROOT)
         try:
-            context.plan(auto_apply=True, no_prompts=True, skip_tests=True, skip_linter=True)
             models = {
                 m.name: (m.name.split(".")[0], dict(m.columns_to_types or {}))
                 for m in context.models.values() if not m.kind.is_external
