@@ -124,9 +124,11 @@ class Session:
         cmd = [sys.executable, str(RUN), "script", str(LOADER), "--from", str(source), "--quiet"]
         return self._run(cmd, self.project, True, f"load {source.name}")
 
-    def _run(self, cmd: list[str], cwd: Path, check: bool, label: str) -> subprocess.CompletedProcess:
+    def _run(self, cmd: list[str], cwd: Path, check: bool, label: str,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         t0 = time.monotonic()
-        proc = subprocess.run(cmd, cwd=cwd, env=self.env, capture_output=True, text=True, timeout=TIMEOUT)
+        proc = subprocess.run(cmd, cwd=cwd, env=self.env if env is None else env, capture_output=True, text=True,
+                              timeout=TIMEOUT)
         self.timings[label] = self.timings.get(label, 0.0) + time.monotonic() - t0
         if check:
             assert proc.returncode == 0, f"{label} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
@@ -282,15 +284,19 @@ class Prod:
     local_rows: dict[str, pa.Table]
 
 
+def _local_env(s: Session) -> dict[str, str]:
+    """The environment of the local DuckDB build: its own database file and parse cache, no emulator."""
+    env = dict(s.env, GROWTHMESH_DUCKDB=str(s.work / "local.duckdb"), GROWTHMESH_CACHE_DIR=str(s.work / "cache-local"))
+    env.pop("BIGQUERY_EMULATOR_HOST")
+    return env
+
+
 @pytest.fixture(scope="module")
 def prod(session, loads):
     """`plan` prod on the emulator and, at the same time, on local DuckDB (same data, same
     execution time); then every model's rows from both."""
     plan = ("plan", *PLAN_FLAGS)
-    local_env = dict(session.env, GROWTHMESH_DUCKDB=str(session.work / "local.duckdb"),
-                     GROWTHMESH_CACHE_DIR=str(session.work / "cache-local"))
-    for key in ("BIGQUERY_EMULATOR_HOST",):
-        local_env.pop(key)
+    local_env = _local_env(session)
     t0 = time.monotonic()
     local = subprocess.Popen([str(Path(sys.executable).parent / "sqlmesh"), "--log-file-dir",
                               str(session.work / "logs-local"), *plan],
@@ -470,6 +476,174 @@ def _physical_table(s: Session, model: str):
                             f"WHERE table_name = '{table}'")[0]
     physical = re.search(r"`([^`]+)`\.`([^`]+)`\.`([^`]+)`", definition)
     return s.client.get_table(".".join(physical.groups()))
+
+
+# ---------------------------------------------------------------------------- growth report
+REPORT = ROOT / "scripts" / "report.py"
+REPORT_SECTIONS = ("funnel", "retention", "growth-accounting", "engagement", "revenue", "channels", "health")
+REPORT_CHARTS = ("chart-funnel", "chart-funnel-rates", "chart-retention-monthly", "chart-retention-weekly",
+                 "chart-growth-monthly", "chart-growth-daily", "chart-engagement", "chart-stickiness",
+                 "chart-power-users", "chart-mrr", "chart-nrr", "chart-health-scores", "chart-churn-risk")
+# what differs between two runs on the same data: the gateway's name, the build and generation times
+REPORT_RUN_FIELDS = ("Gateway", "Environment built", "Report generated")
+
+
+@dataclasses.dataclass
+class Report:
+    proc: subprocess.CompletedProcess
+    path: Path
+    html: str | None
+
+
+@pytest.fixture(scope="module")
+def reports(session, prod) -> dict[str, Report]:
+    """`scripts/report.py --env prod` on the emulator (through the shims) and on the local
+    DuckDB build of the same data, each as the command a user runs."""
+    out = {}
+    for gateway, name, env in (("bigquery", "bq", session.env), ("local", "local", _local_env(session))):
+        path = session.work / "reports" / f"{name}.html"
+        cmd = [sys.executable, str(RUN), "script", str(REPORT), "--gateway", gateway, "--env", "prod",
+               "--out", str(path)]
+        proc = session._run(cmd, session.project, False, f"report ({gateway})", env=env)
+        out[gateway] = Report(proc, path, path.read_text(encoding="utf-8") if path.exists() else None)
+    return out
+
+
+_FIGURE_BLOCK = re.compile(
+    r'<script type="application/json" class="figure-data" data-target="([^"]+)">(.*?)</script>', re.S)
+
+
+def _report_parts(document: str) -> tuple[dict[str, dict], list[float | None], str]:
+    """A report as (every chart's figure by its id, every number the page carries in a
+    `data-value` in page order, the rest of the page with both taken out, the inlined
+    plotly.js dropped and the header's per-run fields blanked)."""
+    import json
+
+    start = document.index('<script id="plotlyjs">')
+    document = document[:start] + document[document.index("</script>", start):]
+    figures = {m.group(1): json.loads(m.group(2)) for m in _FIGURE_BLOCK.finditer(document)}
+    text = _FIGURE_BLOCK.sub(lambda m: f"<figure-data {m.group(1)}>", document)
+    values = [float(v) if v else None for v in re.findall(r'data-value="([^"]*)"', text)]
+    text = re.sub(r'data-value="[^"]*"', 'data-value="…"', text)
+    text = re.sub(r'(<dd id="meta-(?:gateway|built|generated)">)[^<]*', r"\1…", text)
+    text = re.sub(r"(<footer>.*?generated )[^<]*", r"\1…", text)
+    return figures, values, text
+
+
+def _header(document: str) -> dict[str, str]:
+    """The header's fields as shown: {"ARR": "$1.23k", "MAU (L28)": "120", ...}."""
+    header = document[document.index("<header>"):document.index("</header>")]
+    return dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]*)</dd>", header))
+
+
+def _plain(value):
+    """A figure's JSON with any typed array plotly encodes (`{"dtype", "bdata"}`) as a list."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:
+            import base64
+
+            import numpy as np
+
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            return array.reshape(value["shape"]).tolist() if "shape" in value else array.tolist()
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _json_differences(a, b, path: str = "", out: list | None = None) -> list[str]:
+    """Where two JSON values differ: same keys, same lengths, same strings, numbers to 1e-9 relative."""
+    out = [] if out is None else out
+
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            out.append(f"{path}: keys only on one side {sorted(set(a) ^ set(b))}")
+        for key in sorted(set(a) & set(b)):
+            _json_differences(a[key], b[key], f"{path}.{key}", out)
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append(f"{path}: {len(a)} vs {len(b)} items")
+        else:
+            for i, (x, y) in enumerate(zip(a, b)):
+                _json_differences(x, y, f"{path}[{i}]", out)
+    elif number(a) and number(b):
+        if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+            out.append(f"{path}: {a!r} vs {b!r}")
+    elif a != b or type(a) is not type(b):
+        out.append(f"{path}: {a!r} vs {b!r}")
+    return out
+
+
+def test_report_command_writes_the_report_from_the_emulator_and_from_local_duckdb(session, reports):
+    for gateway, report in reports.items():
+        proc = report.proc
+        assert proc.returncode == 0, f"report on {gateway} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n" \
+                                     f"{proc.stderr[-3000:]}"
+        assert report.html is not None and report.path.stat().st_size > 1_000_000, gateway
+        assert f"report: wrote {report.path} " in proc.stdout, proc.stdout
+        assert '<dd id="meta-env">prod</dd>' in report.html, gateway
+        assert f'<dd id="meta-gateway">{gateway}</dd>' in report.html, gateway
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", _header(report.html)["Environment built"]), gateway
+    # the emulator's report read its marts through BigQuery's REST API (shim 2), one query per mart and more
+    stats = re.search(r"bq-emulator-shims: (\{.*\})", reports["bigquery"].proc.stderr)
+    assert stats, reports["bigquery"].proc.stderr[-2000:]
+    import json
+
+    assert json.loads(stats.group(1)).get("rest_dataframe", 0) >= len(REPORT_SECTIONS)
+
+
+def test_report_shows_the_same_figures_on_the_emulator_and_on_local_duckdb(reports):
+    """The report works on BigQuery and DuckDB alike: built from the same data as of the same
+    moment, the two reports are the same page but for the header's gateway and times. Every
+    chart's figure (traces and layout), every number of the KPIs and tables (`data-value`)
+    with floats to 1e-9 relative, and all the text, formatted figures included."""
+    bq, local = (reports[g].html for g in ("bigquery", "local"))
+    if bq is None or local is None:
+        pytest.fail("a report was not written (see test_report_command_writes_the_report_...)")
+
+    # the headline as shown: data range, ARR, MAU, DAU / MAU
+    bq_header, local_header = _header(bq), _header(local)
+    for field in REPORT_RUN_FIELDS:
+        del bq_header[field], local_header[field]
+    assert set(bq_header) == {"Data", "Environment", "ARR", "MAU (L28)", "DAU / MAU"}
+    assert bq_header == local_header
+    # the KPIs' exact values
+    kpis = [{k: float(v) if v else None for k, v in re.findall(r'data-kpi="(\w+)" data-value="([^"]*)"', page)}
+            for page in (bq, local)]
+    assert set(kpis[0]) == {"arr_usd", "ending_mrr_usd", "paying_customers", "nrr_1m", "grr_1m"}
+    assert _json_differences(*kpis) == [], kpis
+    assert kpis[0]["arr_usd"] > 0
+
+    # the same sections and charts, in the same order
+    sections = [re.findall(r'<section id="([^"]+)">', page) for page in (bq, local)]
+    assert sections[0] == sections[1] == list(REPORT_SECTIONS)
+    charts = [re.findall(r'<div class="chart" id="([^"]+)"></div>', page) for page in (bq, local)]
+    assert charts[0] == charts[1] == list(REPORT_CHARTS)
+
+    (bq_figures, bq_values, bq_text), (local_figures, local_values, local_text) = map(_report_parts, (bq, local))
+    assert list(bq_figures) == list(local_figures) == list(REPORT_CHARTS)
+    differ = {}
+    for chart in REPORT_CHARTS:
+        a, b = _plain(bq_figures[chart]), _plain(local_figures[chart])
+        assert a["data"] and any(trace.get(k) for trace in a["data"] for k in ("x", "y", "z")), f"{chart} has no data"
+        if (found := _json_differences(a["data"], b["data"], "data") + _json_differences(a["layout"], b["layout"],
+                                                                                           "layout")):
+            differ[chart] = found[:5] + ([f"... {len(found) - 5} more"] if len(found) > 5 else [])
+    assert differ == {}, f"charts differ, emulator vs local: {differ}"
+    # every number in the tables (funnel, channel economics per attribution model, expansion candidates)
+    assert len(bq_values) > 100
+    assert _json_differences(bq_values, local_values, "data-value") == []
+    # and everything else on the page: captions, formatted table cells, the expansion candidates' ids
+    if bq_text != local_text:
+        import difflib
+
+        diff = difflib.unified_diff(local_text.splitlines(), bq_text.splitlines(), "local", "emulator", lineterm="",
+                                    n=0)
+        pytest.fail("the reports' text differs:\n" + "\n".join(list(diff)[:40])[:4000])
 
 
 # ---------------------------------------------------------------------------- dev and promotion
