@@ -145,3 +145,36 @@ def standard_build(tmp_path_factory, into):
     if Path(str(db) + ".wal").exists():
         shutil.copyfile(str(db) + ".wal", str(target) + ".wal")
     return target, tables
+
+
+FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
+
+
+def fingerprint(con, relation: str) -> tuple[int, str]:
+    """Rows and an order-free checksum of a relation (a table, a view or a parenthesised
+    query) on a DuckDB connection or cursor: the sum of one hash per row over every column,
+    so a missing, extra or changed row changes it. Finite floats are rounded to 9
+    significant digits so a different summation order cannot flip the last bit."""
+    columns = con.execute(f"DESCRIBE SELECT * FROM {relation} AS r").fetchall()
+    parts = [
+        f'CASE WHEN isfinite("{c}") THEN ROUND("{c}", 9 - CAST(CEIL(LOG10(ABS("{c}") + 1)) AS INT)) ELSE "{c}" END'
+        if t in FLOAT_TYPES else f'"{c}"'
+        for c, t, *_ in columns
+    ]
+    rows, digest = con.execute(
+        f"SELECT COUNT(*), COALESCE(CAST(SUM(HASH({', '.join(parts)})) AS VARCHAR), '') FROM {relation} AS r"
+    ).fetchone()
+    return rows, digest
+
+
+def view_fingerprints(con, exclude=()) -> dict[str, tuple[int, str]]:
+    """`fingerprint` of every view of the connection's database outside SQLMesh's own
+    schemas (every model of prod), but the `schema.name`s in `exclude`."""
+    views = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_type = 'VIEW' AND table_catalog = current_database() AND table_schema NOT LIKE 'sqlmesh%'"
+    ).fetchall()
+    return {
+        f"{schema}.{name}": fingerprint(con, f'"{schema}"."{name}"')
+        for schema, name in sorted(views) if f"{schema}.{name}" not in exclude
+    }

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import duckdb
 import pytest
 import time_machine
-from conftest import environ, load_script, without_yaml_tests
+from conftest import environ, load_script, view_fingerprints, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -328,24 +328,9 @@ def _inject(cursor, classes: tuple[BadClass, ...]) -> list[Injected]:
 
 
 def fingerprints(cursor) -> dict[str, tuple[int, str]]:
-    """Rows and an order-free checksum of every view outside SQLMesh's own schemas. Floats
-    are rounded to 9 significant digits so a different summation order cannot flip the last bit."""
-    views = cursor.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_type = 'VIEW' AND table_schema NOT LIKE 'sqlmesh%'"
-    ).fetchall()
-    out = {}
-    for schema, name in views:
-        columns = cursor.execute(f'DESCRIBE "{schema}"."{name}"').fetchall()
-        parts = [
-            f'CASE WHEN isfinite("{c}") THEN ROUND("{c}", 9 - CAST(CEIL(LOG10(ABS("{c}") + 1)) AS INT)) ELSE "{c}" END'
-            if t in FLOAT_TYPES else f'"{c}"'
-            for c, t, *_ in columns
-        ]
-        out[f"{schema}.{name}"] = cursor.execute(
-            f"SELECT COUNT(*), COALESCE(CAST(SUM(HASH({', '.join(parts)})) AS VARCHAR), '') FROM \"{schema}\".\"{name}\""
-        ).fetchone()
-    return out
+    """Rows and an order-free checksum of every view outside SQLMesh's own schemas
+    (conftest.view_fingerprints)."""
+    return view_fingerprints(cursor)
 
 
 Rows = tuple[list[str], list[bool], list[tuple]]  # columns, which are floats, rows

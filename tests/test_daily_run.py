@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import time_machine
-from conftest import load_script, without_yaml_tests
+from conftest import load_script, view_fingerprints, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -74,29 +74,10 @@ def _run(db: Path, at: dt.datetime) -> bool:
 
 
 def _fingerprints(db: Path) -> dict[str, tuple[int, str]]:
-    """Rows and an order-free checksum of every model's prod view. Floats are rounded to
-    9 significant digits so a different summation order cannot flip the last bit."""
+    """Rows and an order-free checksum of every model's prod view (conftest.view_fingerprints)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        views = con.sql(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_type = 'VIEW' AND table_schema IN ('seeds', 'staging', 'product')"
-        ).fetchall()
-        out = {}
-        for schema, name in views:
-            if f"{schema}.{name}" in SKIP_MODELS:
-                continue
-            columns = con.sql(f"DESCRIBE {schema}.{name}").fetchall()
-            parts = [
-                f"ROUND({c}, 9 - CAST(CEIL(LOG10(ABS({c}) + 1)) AS INT))" if t in ("DOUBLE", "FLOAT") else c
-                for c, t, *_ in columns
-            ]
-            rows, digest = con.sql(
-                f"SELECT COUNT(*), COALESCE(CAST(SUM(HASH({', '.join(parts)})) AS VARCHAR), '') "
-                f"FROM {schema}.{name}"
-            ).fetchone()
-            out[f"{schema}.{name}"] = (rows, digest)
-        return out
+        return view_fingerprints(con, exclude=SKIP_MODELS)
     finally:
         con.close()
 

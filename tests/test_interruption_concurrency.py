@@ -57,7 +57,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import time_machine
-from conftest import copy_project, environ, load_script
+from conftest import copy_project, environ, load_script, view_fingerprints
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -139,25 +139,10 @@ def _fetch(db: Path, sql: str):
 
 
 def _fingerprints(db: Path) -> dict[str, tuple[int, str]]:
-    """Rows and an order-free checksum of every model's prod view. Floats are rounded to
-    9 significant digits so a different summation order cannot flip the last bit."""
+    """Rows and an order-free checksum of every model's prod view (conftest.view_fingerprints)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        views = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'VIEW' "
-            f"AND table_schema IN ({', '.join(repr(s) for s in PROD_SCHEMAS)})"
-        ).fetchall()
-        out = {}
-        for schema, name in views:
-            columns = con.execute(f"DESCRIBE {schema}.{name}").fetchall()
-            parts = [
-                f"ROUND({c}, 9 - CAST(CEIL(LOG10(ABS({c}) + 1)) AS INT))" if t in ("DOUBLE", "FLOAT") else c
-                for c, t, *_ in columns
-            ]
-            (out[f"{schema}.{name}"],) = con.execute(
-                f"SELECT COUNT(*), COALESCE(CAST(SUM(HASH({', '.join(parts)})) AS VARCHAR), '') FROM {schema}.{name}"
-            ).fetchall()
-        return out
+        return view_fingerprints(con)
     finally:
         con.close()
 

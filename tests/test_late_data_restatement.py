@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import time_machine
-from conftest import copy_project, environ, load_script
+from conftest import copy_project, environ, fingerprint, load_script, view_fingerprints
 
 ROOT = Path(__file__).resolve().parent.parent
 SQLMESH = ROOT / ".venv" / "bin" / "sqlmesh"
@@ -125,36 +125,11 @@ def _plan(context, **kwargs) -> None:
 # --- fingerprints ------------------------------------------------------------------------
 
 
-def _fingerprint(con, relation: str) -> tuple[int, str]:
-    """Rows and an order-free checksum of a relation (a table, a view or a parenthesised
-    query): the sum of one hash per row over every column, so a missing, extra or changed
-    row changes it. Floats are rounded to 9 significant digits so a different summation
-    order cannot flip the last bit."""
-    columns = con.execute(f"DESCRIBE SELECT * FROM {relation} AS r").fetchall()
-    parts = [
-        f'ROUND("{c}", 9 - CAST(CEIL(LOG10(ABS("{c}") + 1)) AS INT))' if t in ("DOUBLE", "FLOAT") else f'"{c}"'
-        for c, t, *_ in columns
-    ]
-    rows, digest = con.execute(
-        f"SELECT COUNT(*), COALESCE(CAST(SUM(HASH({', '.join(parts)})) AS VARCHAR), '') FROM {relation} AS r"
-    ).fetchone()
-    return rows, digest
-
-
 def _fingerprints(db: Path) -> dict[str, tuple[int, str]]:
     """Fingerprint of every model's prod view in a DuckDB file (the Context must be closed)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        views = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_type = 'VIEW' AND table_catalog = current_database() "
-            "AND table_schema NOT LIKE 'sqlmesh%'"
-        ).fetchall()
-        return {
-            f"{schema}.{name}": _fingerprint(con, f'"{schema}"."{name}"')
-            for schema, name in sorted(views)
-            if f"{schema}.{name}" != LOG_MODEL
-        }
+        return view_fingerprints(con, exclude={LOG_MODEL})
     finally:
         con.close()
 
@@ -497,22 +472,22 @@ def test_the_checksum_catches_a_missing_a_duplicated_and_a_changed_row(clean):
     con = duckdb.connect(str(clean["db"]), read_only=True)
     try:
         view = "product.fct_events"
-        base = _fingerprint(con, view)
+        base = fingerprint(con, view)
         assert base == clean["fingerprints"][view] and base[0] > 10
-        missing = _fingerprint(con, f"(SELECT * FROM {view} QUALIFY ROW_NUMBER() OVER (ORDER BY event_id) > 1)")
-        duplicated = _fingerprint(con, f"(SELECT * FROM {view} UNION ALL (SELECT * FROM {view} ORDER BY event_id LIMIT 1))")
+        missing = fingerprint(con, f"(SELECT * FROM {view} QUALIFY ROW_NUMBER() OVER (ORDER BY event_id) > 1)")
+        duplicated = fingerprint(con, f"(SELECT * FROM {view} UNION ALL (SELECT * FROM {view} ORDER BY event_id LIMIT 1))")
         # one row dropped and another doubled: same row count, still caught
-        swapped = _fingerprint(
+        swapped = fingerprint(
             con,
             f"(SELECT * FROM {view} QUALIFY ROW_NUMBER() OVER (ORDER BY event_id) > 1 "
             f"UNION ALL (SELECT * FROM {view} ORDER BY event_id DESC LIMIT 1))",
         )
-        changed = _fingerprint(
+        changed = fingerprint(
             con,
             f"(SELECT * REPLACE (CASE WHEN ROW_NUMBER() OVER (ORDER BY event_id) = 1 "
             f"THEN event_date + 1 ELSE event_date END AS event_date) FROM {view})",
         )
-        same_rows_other_order = _fingerprint(con, f"(SELECT * FROM {view} ORDER BY event_id DESC)")
+        same_rows_other_order = fingerprint(con, f"(SELECT * FROM {view} ORDER BY event_id DESC)")
     finally:
         con.close()
     assert missing[0] == base[0] - 1 and missing[1] != base[1]
