@@ -278,6 +278,7 @@ def _checksums(fetchall, tables: list[str]) -> dict[str, tuple]:
     return out
 
 
+@pytest.mark.slow  # renders and runs every model again: `make test-all` (and before `make bench` figures are trusted)
 def test_benchmark_bare_duckdb_run_builds_the_same_tables_as_sqlmesh(built, tmp_path):
     """Figure 2 of scripts/benchmark.py is only a fair overhead baseline if it runs the same
     SQL: its bare-DuckDB tables must equal SQLMesh's models, row for row, for every model."""
