@@ -178,3 +178,23 @@ def view_fingerprints(con, exclude=()) -> dict[str, tuple[int, str]]:
         f"{schema}.{name}": fingerprint(con, f'"{schema}"."{name}"')
         for schema, name in sorted(views) if f"{schema}.{name}" not in exclude
     }
+
+
+# The growth report's HTML (scripts/report.py): each chart's figure is a JSON block, and
+# plotly.js is inlined once in <script id="plotlyjs">.
+REPORT_FIGURE_BLOCK = r'<script type="application/json" class="figure-data" data-target="([^"]+)">(.*?)</script>'
+
+
+def report_figures(document: str) -> dict[str, dict]:
+    """Every chart's plotly figure in a report, by its chart id."""
+    import json
+    import re
+
+    return {m.group(1): json.loads(m.group(2)) for m in re.finditer(REPORT_FIGURE_BLOCK, document, re.S)}
+
+
+def without_plotlyjs(document: str) -> str:
+    """The report less the inlined plotly.js bundle (a vendor file: its license comments and
+    its unused link to plotly.com are not the report's content)."""
+    start = document.index('<script id="plotlyjs">')
+    return document[:start] + document[document.index("</script>", start):]

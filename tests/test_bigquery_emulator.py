@@ -50,7 +50,7 @@ RUN = HELPERS / "run.py"
 LOADER = ROOT / "scripts" / "load_bigquery.py"
 sys.path.insert(0, str(HELPERS))
 import emulator as emu  # noqa: E402
-from conftest import load_script
+from conftest import REPORT_FIGURE_BLOCK, load_script, report_figures, without_plotlyjs
 
 START = dt.date(2025, 1, 1)
 END = dt.date(2025, 2, 28)
@@ -509,19 +509,15 @@ def reports(session, prod) -> dict[str, Report]:
     return out
 
 
-_FIGURE_BLOCK = re.compile(
-    r'<script type="application/json" class="figure-data" data-target="([^"]+)">(.*?)</script>', re.S)
+_FIGURE_BLOCK = re.compile(REPORT_FIGURE_BLOCK, re.S)
 
 
 def _report_parts(document: str) -> tuple[dict[str, dict], list[float | None], str]:
     """A report as (every chart's figure by its id, every number the page carries in a
     `data-value` in page order, the rest of the page with both taken out, the inlined
     plotly.js dropped and the header's per-run fields blanked)."""
-    import json
-
-    start = document.index('<script id="plotlyjs">')
-    document = document[:start] + document[document.index("</script>", start):]
-    figures = {m.group(1): json.loads(m.group(2)) for m in _FIGURE_BLOCK.finditer(document)}
+    document = without_plotlyjs(document)
+    figures = report_figures(document)
     text = _FIGURE_BLOCK.sub(lambda m: f"<figure-data {m.group(1)}>", document)
     values = [float(v) if v else None for v in re.findall(r'data-value="([^"]*)"', text)]
     text = re.sub(r'data-value="[^"]*"', 'data-value="…"', text)

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import STANDARD_END, STANDARD_START, environ, load_script, standard_build, without_yaml_tests
+from conftest import (
+    STANDARD_END, STANDARD_START, environ, load_script, report_figures, standard_build, without_plotlyjs,
+    without_yaml_tests,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -324,20 +327,6 @@ def report_html(built):
     return load_script("report").build_report(context, "prod", gateway="local")
 
 
-def _report_figures(document: str) -> dict[str, dict]:
-    import re
-
-    return {m.group(1): json.loads(m.group(2)) for m in re.finditer(
-        r'<script type="application/json" class="figure-data" data-target="([^"]+)">(.*?)</script>', document, re.S)}
-
-
-def _without_plotlyjs(document: str) -> str:
-    """The report less the inlined plotly.js bundle (a vendor file: its license comments and
-    its unused link to plotly.com are not the report's content)."""
-    start = document.index('<script id="plotlyjs">')
-    return document[:start] + document[document.index("</script>", start):]
-
-
 def _table_rows(document: str, table_start: str) -> dict[str, list[float | None]]:
     """channel -> the data-value of each numeric cell, for the table opening with `table_start`."""
     import re
@@ -354,7 +343,7 @@ def test_report_has_every_section_and_every_chart_with_data(built, report_html):
     context, _, _ = built
     for section in REPORT_SECTIONS:
         assert re.search(rf'<section id="{section}"><h2>[^<]+</h2>', report_html), section
-    figures = _report_figures(report_html)
+    figures = report_figures(report_html)
     assert tuple(figures) == REPORT_CHARTS
     for chart_id, figure in figures.items():
         assert f'<div class="chart" id="{chart_id}"></div>' in report_html
@@ -390,7 +379,7 @@ def test_report_funnel_is_the_mart_summed_per_channel(built, report_html):
                      "FROM acquisition.funnel_conversion WHERE cohort_grain = 'month' GROUP BY channel")
     }
     assert "all" in expected and len(expected) > 2
-    funnel = _report_figures(report_html)["chart-funnel"]
+    funnel = report_figures(report_html)["chart-funnel"]
     assert {trace["name"]: trace["x"] for trace in funnel["data"]} == expected
     assert [t["name"] for t in funnel["data"] if t["visible"] is True] == ["all"]  # the menu picks another
     table = _table_rows(report_html, '<table class="data" id="funnel-table">')
@@ -411,7 +400,7 @@ def test_report_arr_headline_is_the_latest_complete_month(built, report_html):
     kpis = dict(re.findall(r'data-kpi="(\w+)" data-value="([^"]*)"', report_html))
     assert float(kpis["arr_usd"]) == pytest.approx(arr)
     assert float(kpis["ending_mrr_usd"]) == pytest.approx(mrr)
-    ending = _report_figures(report_html)["chart-mrr"]["data"][0]
+    ending = report_figures(report_html)["chart-mrr"]["data"][0]
     assert ending["name"] == "Ending MRR"
     assert ending["y"] == pytest.approx([m[3] for m in reversed(months)])
 
@@ -445,7 +434,7 @@ def test_report_health_lists_expansion_candidates_by_id_only(built, report_html)
 
     context, tables, _ = built
     risk = dict(_query(context, "SELECT churn_risk_category, COUNT(*) FROM customers.health_scores GROUP BY 1"))
-    bars = _report_figures(report_html)["chart-churn-risk"]["data"][0]
+    bars = report_figures(report_html)["chart-churn-risk"]["data"][0]
     assert dict(zip(bars["x"], bars["y"])) == {level: risk.get(level, 0) for level in ("low", "medium", "high")}
     candidates = {r[0] for r in _query(context, "SELECT user_id FROM customers.health_scores "
                                                 "WHERE is_expansion_candidate")}
@@ -456,7 +445,7 @@ def test_report_health_lists_expansion_candidates_by_id_only(built, report_html)
     else:
         assert 'id="expansion-empty"' in report_html
     # no email address anywhere in the report's own content, and none of the raw data's
-    content = _without_plotlyjs(report_html)
+    content = without_plotlyjs(report_html)
     assert re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", content) is None
     emails = {e for name in ("raw_segment.identifies", "raw_stripe.customer")
               for e in tables[name].column("email").to_pylist() if e}
@@ -472,7 +461,7 @@ def test_report_is_one_offline_file(report_html):
     assert re.search(r"<script[^>]*\ssrc=", report_html) is None
     assert re.search(r"<link\b", report_html) is None
     assert 'src="http' not in report_html and "src='http" not in report_html
-    content = _without_plotlyjs(report_html)
+    content = without_plotlyjs(report_html)
     assert "http://" not in content and "https://" not in content
     assert "cdn" not in content.lower()
 
