@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import decimal
 import html
 import sys
 import typing as t
@@ -681,23 +682,36 @@ def build_figures(data: ReportData) -> dict[str, go.Figure]:
 
 # --------------------------------------------------------------------------- HTML
 
+def _fixed(value: float, decimals: int, thousands: bool = True) -> str:
+    """`value` with `decimals` places, halves rounded up. The value is first rounded to 6 places,
+    so float noise from summing in a different order (DuckDB and BigQuery do) cannot flip a half
+    either way: 18.95 shows as 19.0 whether the engine summed it to 18.949999999 or 18.950000001."""
+    exact = decimal.Decimal(repr(round(float(value), 6)))
+    shown = exact.quantize(decimal.Decimal(1).scaleb(-decimals), rounding=decimal.ROUND_HALF_UP)
+    shown = shown.copy_abs() if shown.is_zero() else shown  # no "-0.0"
+    return f"{shown:,f}" if thousands else f"{shown:f}"
+
+
 def _usd(value: float | None, decimals: int = 0) -> str:
-    return "—" if _missing(value) else f"${value:,.{decimals}f}"
+    if _missing(value):
+        return "—"
+    shown = _fixed(value, decimals)
+    return "-$" + shown[1:] if shown.startswith("-") else "$" + shown
 
 
 def _usd_short(value: float) -> str:
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
-            return f"${value / size:,.2f}{suffix}"
-    return f"${value:,.2f}"
+            return _usd(value / size, 2) + suffix
+    return _usd(value, 2)
 
 
 def _pct(value: float | None, decimals: int = 1) -> str:
-    return "—" if _missing(value) else f"{value * 100:.{decimals}f}%"
+    return "—" if _missing(value) else f"{_fixed(value * 100, decimals, thousands=False)}%"
 
 
 def _num(value: float | None, decimals: int = 0, suffix: str = "") -> str:
-    return "—" if _missing(value) else f"{value:,.{decimals}f}{suffix}"
+    return "—" if _missing(value) else f"{_fixed(value, decimals)}{suffix}"
 
 
 def _cell(value: float | None, text: str) -> str:
