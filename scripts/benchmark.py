@@ -182,6 +182,9 @@ def bare_duckdb(db: Path, start: dt.date, last_day: dt.date) -> tuple[float, lis
                 con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {columns} FROM __seed")
                 con.unregister("__seed")
             else:
+                if model.depends_on_self:  # reads its previous contents (@this_model): none yet
+                    columns = ", ".join(f'"{c}" {t.sql(dialect="duckdb")}' for c, t in model.columns_to_types.items())
+                    con.execute(f"CREATE OR REPLACE TABLE {target} ({columns})")
                 # rendered as for evaluation, so engine-specific macros render for DuckDB
                 query = context.render(model, start=start.isoformat(), end=last_day.isoformat(),
                                        execution_time=execution_time, runtime_stage=RuntimeStage.EVALUATING)

@@ -91,7 +91,7 @@ def copy_project(target):
     root = Path(__file__).resolve().parent.parent
     target = Path(target)
     target.mkdir(parents=True)
-    for folder in ("models", "macros", "audits", "linter", "seeds"):
+    for folder in ("models", "macros", "materializations", "audits", "linter", "seeds"):
         shutil.copytree(root / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("config.yaml", "external_models.yaml"):
         shutil.copyfile(root / name, target / name)

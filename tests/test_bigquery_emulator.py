@@ -72,7 +72,7 @@ def _copy_project(dest: Path) -> None:
     dest.mkdir(parents=True)
     for name in ("config.yaml", "external_models.yaml"):
         shutil.copy2(ROOT / name, dest / name)
-    for name in ("models", "macros", "audits", "seeds", "linter"):
+    for name in ("models", "macros", "materializations", "audits", "seeds", "linter"):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     (dest / "tests").mkdir()

@@ -18,7 +18,8 @@ The late rows are real generated rows whose `received_at` is moved to the delive
 that arrived on LAST aside, the history is built, and `release` delivers the day.
 
 "Restatement is idempotent": on the clean build, restating any range of any
-INCREMENTAL_BY_TIME_RANGE model (discovered from the loaded project) gives every table
+model with intervals (INCREMENTAL_BY_TIME_RANGE, and the CUSTOM `replace_keys` sessions;
+discovered from the loaded project) gives every table
 back row for row. The default suite restates all of them in one plan over a week in the
 middle; the exhaustive version (each model alone over the first days, a middle week and
 the last days) is `slow`. The row-for-row checksum itself is shown to catch a missing,
@@ -194,7 +195,8 @@ def _covered(calls: list[tuple[str, int, int]], model: str, first: dt.date, last
 
 
 def _incremental(context) -> list[str]:
-    return sorted(m.name for m in context.models.values() if m.kind.is_incremental_by_time_range)
+    """The models with intervals: incremental by time range, and the custom `replace_keys` ones."""
+    return sorted(m.name for m in context.models.values() if m.kind.is_incremental_by_time_range or m.kind.is_custom)
 
 
 # --- the data ------------------------------------------------------------------------------
@@ -510,7 +512,8 @@ def _restate(clean, models: list[str], first: dt.date, last: dt.date) -> tuple[l
 
 def test_the_project_has_incremental_models_to_restate(clean):
     incremental = clean["incremental"]
-    assert {"staging.stg_segment__tracks", "staging.stg_segment__pages", "product.fct_events"} <= set(incremental)
+    assert {"staging.stg_segment__tracks", "staging.stg_segment__pages", "product.fct_events",
+            "intermediate.int_visitor_sessions"} <= set(incremental)
     assert len(incremental) >= 5, incremental
 
 

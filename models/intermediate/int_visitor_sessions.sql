@@ -3,11 +3,22 @@
    as that user (staging.stg_identity_map), so a user's anonymous sessions from before the
    signup count as theirs; an anonymous_id never identified is a visitor of its own,
    'anonymous:<anonymous_id>'. Unlike product.fct_events, which stitches only from the
-   identify day on (so a day's rows never change), this looks back through all history,
-   which is why it is FULL: a new identify re-attributes old sessions. */
+   identify day on (so a day's rows never change), this looks back through all history:
+   a new identify re-attributes old sessions.
+
+   Incremental all the same (materializations/replace_keys.py): a run rewrites the sessions
+   from its interval's start on, and of the older ones only those whose visitor changed and
+   the sessions of the visitors they left or joined (renumbered). An older session's visitor
+   changes only when it was not the session's own user (identified_by <> 'session') and its
+   anonymous_id's primary user is now another. A visitor with new sessions and no moved ones
+   keeps its older sessions' numbers; the new ones continue from them. */
 MODEL (
   name intermediate.int_visitor_sessions,
-  kind FULL,
+  kind CUSTOM (
+    materialization 'replace_keys',
+    materialization_properties (unique_key = 'session_id', time_column = 'session_date'),
+    lookback 7 /* product.fct_sessions rewrites its last 7 days on every run */
+  ),
   grain session_id,
   partitioned_by session_date,
   clustered_by (visitor_id),
@@ -18,18 +29,142 @@ MODEL (
   )
 );
 
-WITH stitched AS (
+WITH identities AS (
+  SELECT
+    m.source_id AS anonymous_id,
+    m.user_id
+  FROM staging.stg_identity_map AS m
+  WHERE
+    m.id_type = 'anonymous_id' AND m.is_primary
+), recent AS (
+  /* the sessions from the interval's start on, stitched now */
+  SELECT
+    s.session_id,
+    COALESCE(s.user_id, m.user_id) AS user_id,
+    CASE WHEN s.user_id IS NOT NULL THEN 'session' WHEN m.user_id IS NOT NULL THEN 'identify' END AS identified_by,
+    s.anonymous_id,
+    s.session_date,
+    s.started_at,
+    s.ended_at,
+    s.first_visit_event_at,
+    s.events,
+    s.page_views,
+    s.channel,
+    s.utm_source,
+    s.utm_medium,
+    s.utm_campaign,
+    s.landing_page,
+    s.platform,
+    s.country,
+    s.city
+  FROM product.fct_sessions AS s
+  LEFT JOIN identities AS m
+    ON m.anonymous_id = s.anonymous_id
+  WHERE
+    s.session_date >= @start_ds
+), kept AS (
+  /* this table's sessions from before the interval, restitched with today's identities */
+  SELECT
+    p.session_id,
+    p.visitor_id AS previous_visitor_id,
+    p.user_id,
+    p.identified_by,
+    p.anonymous_id,
+    p.session_date,
+    p.started_at,
+    p.ended_at,
+    p.first_visit_event_at,
+    p.events,
+    p.page_views,
+    p.channel,
+    p.utm_source,
+    p.utm_medium,
+    p.utm_campaign,
+    p.landing_page,
+    p.platform,
+    p.country,
+    p.city,
+    IF(p.identified_by = 'session', p.user_id, m.user_id) AS new_user_id
+  FROM @this_model AS p
+  LEFT JOIN identities AS m
+    ON m.anonymous_id = p.anonymous_id AND p.identified_by IS DISTINCT FROM 'session'
+  WHERE
+    p.session_date < @start_ds
+), moved_visitors AS (
+  /* visitors that gained or lost an older session */
+  SELECT
+    k.previous_visitor_id AS visitor_id
+  FROM kept AS k
+  WHERE
+    k.new_user_id IS DISTINCT FROM k.user_id
+  UNION DISTINCT
+  SELECT
+    COALESCE(k.new_user_id, CONCAT('anonymous:', k.anonymous_id)) AS visitor_id
+  FROM kept AS k
+  WHERE
+    k.new_user_id IS DISTINCT FROM k.user_id
+), sessions AS (
+  /* the recent sessions, and the older ones of moved visitors: the rows to write */
+  SELECT
+    r.*,
+    COALESCE(r.user_id, CONCAT('anonymous:', r.anonymous_id)) AS visitor_id,
+    FALSE AS is_kept
+  FROM recent AS r
+  UNION ALL
+  SELECT
+    k.session_id,
+    k.new_user_id AS user_id,
+    CASE
+      WHEN k.identified_by = 'session'
+      THEN 'session'
+      WHEN k.new_user_id IS NOT NULL
+      THEN 'identify'
+    END AS identified_by,
+    k.anonymous_id,
+    k.session_date,
+    k.started_at,
+    k.ended_at,
+    k.first_visit_event_at,
+    k.events,
+    k.page_views,
+    k.channel,
+    k.utm_source,
+    k.utm_medium,
+    k.utm_campaign,
+    k.landing_page,
+    k.platform,
+    k.country,
+    k.city,
+    COALESCE(k.new_user_id, CONCAT('anonymous:', k.anonymous_id)) AS visitor_id,
+    TRUE AS is_kept
+  FROM kept AS k
+  WHERE
+    k.previous_visitor_id IN (SELECT mv.visitor_id FROM moved_visitors AS mv)
+    OR k.new_user_id IS DISTINCT FROM k.user_id
+), earlier_sessions AS (
+  /* how many older sessions a visitor that did not move already has */
+  SELECT
+    k.previous_visitor_id AS visitor_id,
+    COUNT(*) AS sessions
+  FROM kept AS k
+  WHERE
+    k.previous_visitor_id IN (SELECT r.visitor_id FROM sessions AS r WHERE NOT r.is_kept)
+    AND NOT k.previous_visitor_id IN (SELECT mv.visitor_id FROM moved_visitors AS mv)
+  GROUP BY
+    k.previous_visitor_id
+), numbered AS (
   SELECT
     s.*,
-    COALESCE(s.user_id, m.user_id) AS visitor_user_id
-  FROM product.fct_sessions AS s
-  LEFT JOIN staging.stg_identity_map AS m
-    ON m.id_type = 'anonymous_id' AND m.is_primary AND m.source_id = s.anonymous_id
+    COALESCE(e.sessions, 0) + ROW_NUMBER() OVER (PARTITION BY s.visitor_id ORDER BY s.started_at, s.session_id) AS visitor_session_number
+  FROM sessions AS s
+  LEFT JOIN earlier_sessions AS e
+    ON e.visitor_id = s.visitor_id
 )
 SELECT
   s.session_id::STRING AS session_id, /* session id (product.fct_sessions) */
-  COALESCE(s.visitor_user_id, CONCAT('anonymous:', s.anonymous_id))::STRING AS visitor_id, /* the user, else 'anonymous:' || anonymous_id */
-  s.visitor_user_id::STRING AS user_id, /* the user the session belongs to, through any of their anonymous_ids; NULL for a never-identified visitor */
+  s.visitor_id::STRING AS visitor_id, /* the user, else 'anonymous:' || anonymous_id */
+  s.user_id::STRING AS user_id, /* the user the session belongs to, through any of their anonymous_ids; NULL for a never-identified visitor */
+  s.identified_by::STRING AS identified_by, /* how user_id was found: 'session' (the session's own user), 'identify' (its anonymous_id's first identify), NULL (never identified) */
   s.anonymous_id::STRING AS anonymous_id, /* anonymous_id of the landing event */
   s.session_date::DATE AS session_date, /* UTC day the session started */
   s.started_at::TIMESTAMP AS started_at, /* first event, UTC */
@@ -45,8 +180,5 @@ SELECT
   s.platform::STRING AS platform, /* platform of the landing event */
   s.country::STRING AS country, /* country of the landing event */
   s.city::STRING AS city, /* city of the landing event */
-  ROW_NUMBER() OVER (
-    PARTITION BY COALESCE(s.visitor_user_id, CONCAT('anonymous:', s.anonymous_id))
-    ORDER BY s.started_at, s.session_id
-  )::INT64 AS visitor_session_number /* 1 = the visitor's first session */
-FROM stitched AS s
+  s.visitor_session_number::INT64 AS visitor_session_number /* 1 = the visitor's first session */
+FROM numbered AS s
