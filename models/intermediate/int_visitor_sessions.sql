@@ -87,7 +87,7 @@ WITH identities AS (
     IF(p.identified_by = 'session', p.user_id, m.user_id) AS new_user_id
   FROM @this_model AS p
   LEFT JOIN identities AS m
-    ON m.anonymous_id = p.anonymous_id AND p.identified_by IS DISTINCT FROM 'session'
+    ON m.anonymous_id = p.anonymous_id
   WHERE
     p.session_date < @start_ds
 ), moved_visitors AS (
