@@ -191,11 +191,12 @@ def test_monthly_rollups_are_rebuilt_daily_so_the_running_month_stays_fresh(sche
 
 
 def _incremental(schedule) -> dict[str, int]:
-    """Incremental-by-time models and their lookback (intervals re-read on every run)."""
+    """Models with intervals (incremental by time, and the CUSTOM `replace_keys` sessions) and
+    their lookback (intervals re-read on every run)."""
     return {
         name: m.lookback
         for name, m in schedule["models"].items()
-        if m.kind.name == "INCREMENTAL_BY_TIME_RANGE"
+        if m.kind.name in ("INCREMENTAL_BY_TIME_RANGE", "CUSTOM")
     }
 
 
