@@ -64,7 +64,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +78,10 @@ SEEDS_DIR = PROJECT_ROOT / "seeds"
 DEFAULT_USERS = 10_000
 DEFAULT_OUT = "data/growthmesh.duckdb"
 DEFAULT_DIRTY_RATE = 0.01
+# Most users generated together: a shard of 200,000 users is about 10.7 M events a year and
+# 3.5 GB of generator memory; larger data sets are generated and written shard by shard.
+SHARD_USERS = 200_000
+WRITE_MEMORY_LIMIT = "1GB"  # DuckDB's while writing: parts go to the file, not the buffer pool
 MAX_DIRTY_RATE = 0.5
 
 # --------------------------------------------------------------------------------------
@@ -461,6 +465,20 @@ _BAD_AMOUNTS_TEXT = ('"ten"', '"N/A"', '"12,50"', '"lots"')
 # --------------------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------------------
+class _ShardOffsets:
+    """What the shards generated before this one used: user, company and customer numbers,
+    and the email addresses taken."""
+
+    def __init__(self) -> None:
+        self.users = self.companies = self.customers = 0
+        self.emails: set[str] = set()
+
+    def advance(self, g: "_Generator") -> None:
+        self.users += g.N
+        self.companies += g.n_companies
+        self.customers += len(g.customer_ids)
+
+
 class GenerateError(ValueError):
     """A problem the user can fix (bad argument, unusable seeds); one line, no traceback."""
 
@@ -744,8 +762,12 @@ def _title(event: str) -> str:
 class _Generator:
     """Builds all tables; one method per phase, state kept on self."""
 
-    def __init__(self, seed: int, n_users: int, start: dt.date, end: dt.date, dirty_rate: float):
+    def __init__(self, seed: int | Sequence[int], n_users: int, start: dt.date, end: dt.date, dirty_rate: float,
+                 shard: _ShardOffsets | None = None):
         self.seeds = _Seeds()
+        # a shard of a larger data set numbers its users, companies and QA customers after
+        # the earlier shards' and keeps emails unique across all of them
+        self.shard = shard or _ShardOffsets()
         self.N = n_users
         self.start, self.end = start, end
         self.D = (end - start).days + 1
@@ -934,7 +956,7 @@ class _Generator:
         # user numbers follow sign-up order
         order = np.argsort(signup_ts, kind="stable")
         self.user_number = np.empty(N, dtype=np.int64)
-        self.user_number[order] = np.arange(1, N + 1)
+        self.user_number[order] = np.arange(1, N + 1) + self.shard.users
 
         # lifecycle: activity spells (days), activation, trial
         rng = self.r_act
@@ -1150,7 +1172,7 @@ class _Generator:
             names.append(f"{adj} {noun} {suf}{suffix}")
             domains.append(f"{adj}{noun}{'' if s == 0 else '-' + suf}{i // combos if i >= combos else ''}".lower() + _TLDS[c % len(_TLDS)])
         self.company_names = names
-        self.company_ids = [f"co_{i + 1:06d}" for i in range(n_comp)]
+        self.company_ids = [f"co_{self.shard.companies + i + 1:06d}" for i in range(n_comp)]
         self.company_domains = domains
         dom_pick = _choice(rng, N, [w for _, w in _MAIL_DOMAINS])
         style = rng.integers(0, 4, N)
@@ -1167,13 +1189,13 @@ class _Generator:
             else:
                 emails.append(f"{local}{digits[u] if add_digits[u] else ''}@{_MAIL_DOMAINS[dom_pick[u]][0]}")
         # unique emails: later users with a taken address get their user number in it
-        seen: dict[str, int] = {}
+        seen = self.shard.emails
         for u in np.argsort(self.user_number, kind="stable").tolist():
             e = emails[u]
             if e in seen:
                 local, dom = e.split("@", 1)
                 e = emails[u] = f"{local}.{self.user_number[u]}@{dom}"
-            seen[e] = u
+            seen.add(e)
         self.emails, self.names = emails, full
         self.user_ids = _numbered("u_", self.user_number, 7)  # by user index
 
@@ -1886,7 +1908,8 @@ class _Billing:
                 else:
                     metadata = json.dumps({"user_id": user_ids[u]})
             else:
-                email, name = f"qa+{cust}@growthmesh.example", f"QA Test {cust}"
+                qa = g.shard.customers + cust
+                email, name = f"qa+{qa}@growthmesh.example", f"QA Test {qa}"
                 metadata = json.dumps({"user_id": user_ids[u], "environment": "staging"}) if u >= 0 else "{}"
             deleted = outcome == "trial_failed" and U() < 0.08
             rows.append((cus_ids[cust - 1], email, name, created, currency, bool(delinquent), live, metadata, deleted))
@@ -2064,9 +2087,87 @@ def validate(users: int, start: dt.date, end: dt.date, dirty_rate: float) -> Non
         raise GenerateError(f"--start {start} is too early (1971-01-01 or later)")
 
 
+def shard_sizes(users: int, shard_users: int = SHARD_USERS) -> list[int]:
+    """Users per shard: as few shards as keep each at most `shard_users`, sizes within one."""
+    k = max(1, -(-users // max(1, shard_users)))
+    return [users // k + (1 if i < users % k else 0) for i in range(k)]
+
+
+def generate_parts(seed: int, users: int, start: dt.date | str, end: dt.date | str, dirty_rate: float,
+                   progress: Callable[[str], None] | None = None,
+                   shard_users: int = SHARD_USERS) -> Iterator[dict[str, pa.Table]]:
+    """Generate the raw tables shard by shard, so memory stays that of one shard.
+
+    Yields one `{table name: rows}` dict per shard, then a last one with the ad spend;
+    concatenating each table's parts in order gives the data set. Up to `shard_users`
+    users it is one shard, exactly the tables `generate` returns. Beyond, each shard is an
+    independent population of the same business (its own seed stream, `[seed, shard]`)
+    over the same days: users, companies and QA customers are numbered after the earlier
+    shards' (users in sign-up order within a shard), emails stay unique across shards,
+    products and prices come once, and the ad spend rows (the same campaign-days in every
+    shard) add up every shard's spend, impressions and clicks, so paid visits still come
+    from clicks.
+    """
+    start, end = _as_date(start), _as_date(end)
+    validate(int(users), start, end, float(dirty_rate))
+    if int(shard_users) < 1:
+        raise GenerateError(f"--shard-users must be at least 1 (got {shard_users})")
+    sizes = shard_sizes(int(users), int(shard_users))
+    report = progress or (lambda _name: None)
+    offsets = _ShardOffsets()
+    first: dict[str, pa.Table] = {}
+    ads: list[pa.Table] = []
+    for i, n in enumerate(sizes):
+        gen = _Generator(shard_seed(int(seed), i), n, start, end, float(dirty_rate), offsets)
+        tag = f"{i + 1}/{len(sizes)} " if len(sizes) > 1 else ""
+        tables = gen.run(lambda name: report(tag + name))
+        offsets.advance(gen)
+        ads.append(tables.pop("raw_ads.ad_spend"))
+        for name in _ONCE:
+            if i == 0:
+                first[name] = tables[name]
+            elif not tables[name].equals(first[name]):
+                raise RuntimeError(f"shard {i + 1} generated a different {name}")  # a generator bug
+            else:
+                del tables[name]
+        del gen
+        yield tables
+        del tables
+    yield {"raw_ads.ad_spend": _sum_ad_spend(ads)}
+
+
+def shard_seed(seed: int, shard: int) -> int | list[int]:
+    """The seed of shard `shard` (0-based): the data set's own for the first, so one shard is
+    exactly the unsharded generation."""
+    return seed if shard == 0 else [seed, shard]
+
+
+_ONCE = ("raw_stripe.product", "raw_stripe.price")  # from the seeds: the same in every shard
+
+
+def _sum_ad_spend(parts: list[pa.Table]) -> pa.Table:
+    """One ad spend table from the shards': the same rows, metrics added (currency, and so
+    its dirty 'ZZZ' rows, from the first shard)."""
+    out = parts[0]
+    if len(parts) == 1:
+        return out
+    keys = ["date", "platform", "account_id", "campaign_id"]
+    cents = np.zeros(out.num_rows, dtype=np.int64)
+    for other in parts:
+        if not other.select(keys).equals(out.select(keys)):
+            raise RuntimeError("shards generated different ad campaign days")  # a generator bug
+        cents += np.rint(other["spend"].to_numpy() * 100).astype(np.int64)  # whole cents: no float drift
+        if other is not out:
+            for col in ("impressions", "clicks"):
+                out = out.set_column(out.schema.get_field_index(col), col, pc.add(out[col], other[col]))
+    return out.set_column(out.schema.get_field_index("spend"), "spend", pa.array(cents / 100, pa.float64()))
+
+
 def generate(seed: int, users: int, start: dt.date | str, end: dt.date | str, dirty_rate: float,
-             progress: Callable[[str], None] | None = None) -> dict[str, pa.Table]:
-    """Generate every raw table of the contract.
+             progress: Callable[[str], None] | None = None,
+             shard_users: int = SHARD_USERS) -> dict[str, pa.Table]:
+    """Generate every raw table of the contract, whole, in memory (`generate_parts` and
+    `write_duckdb`/`write_parquet` of its parts keep memory to one shard).
 
     Args:
         seed: random seed; the same arguments always give identical tables.
@@ -2074,6 +2175,7 @@ def generate(seed: int, users: int, start: dt.date | str, end: dt.date | str, di
         start, end: first and last day (inclusive, UTC) of the data.
         dirty_rate: fraction of each dirty-row class per table (0 = perfectly clean).
         progress: called with each phase name as it starts.
+        shard_users: most users generated together (see `generate_parts`).
 
     Returns:
         {"raw_segment.pages": pyarrow.Table, ...} in contract order, columns in contract
@@ -2083,34 +2185,73 @@ def generate(seed: int, users: int, start: dt.date | str, end: dt.date | str, di
         `write_parquet` store them as plain strings, and `table.cast(arrow_schema(name))`
         gives the plain contract schema in memory.
     """
-    start, end = _as_date(start), _as_date(end)
-    validate(int(users), start, end, float(dirty_rate))
-    gen = _Generator(int(seed), int(users), start, end, float(dirty_rate))
-    return gen.run(progress or (lambda _name: None))
+    pieces: dict[str, list[pa.Table]] = {}
+    for part in generate_parts(seed, users, start, end, dirty_rate, progress, shard_users):
+        for name, tbl in part.items():
+            pieces.setdefault(name, []).append(tbl)
+    return {name: pa.concat_tables(pieces[name]) if len(pieces[name]) > 1 else pieces[name][0]
+            for name in CONTRACT}
 
 
 def write_duckdb(tables: dict[str, pa.Table], path: str | os.PathLike) -> None:
     """Write the tables into a DuckDB file, replacing each table (CREATE OR REPLACE) and
     leaving every other schema and table in the file untouched. Column types are the
     contract's (VARCHAR, BIGINT, DOUBLE, BOOLEAN, TIMESTAMP, DATE)."""
+    write_duckdb_parts([tables], path)
+
+
+def write_duckdb_parts(parts: Iterable[dict[str, pa.Table]], path: str | os.PathLike) -> None:
+    """`write_duckdb` of the parts `generate_parts` yields, one part in memory at a time.
+
+    Each table's parts go into a shadow table (`<schema>.__growthmesh_new_<table>`), one
+    commit per part, so neither DuckDB nor Arrow keeps earlier parts in memory; once all
+    are written, one transaction replaces the tables by their shadows. An interrupted
+    write leaves the tables as they were (its shadows are dropped, here or by the next
+    write)."""
     import duckdb
 
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config={"memory_limit": WRITE_MEMORY_LIMIT})
+    shadows = {name: (name.split(".")[0], name.split(".")[1], f"{_SHADOW}{name.split('.')[1]}") for name in CONTRACT}
+
+    def drop_shadows() -> None:
+        left = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                           "AND starts_with(table_name, ?)", [_SHADOW]).fetchall()
+        for schema, shadow in left:
+            con.execute(f'DROP TABLE "{schema}"."{shadow}"')
+
     try:
+        drop_shadows()
+        written: list[str] = []
+        for tables in parts:
+            con.execute("BEGIN TRANSACTION")
+            for schema in sorted({shadows[name][0] for name in tables}):
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            for name, tbl in tables.items():
+                schema, _, shadow = shadows[name]
+                cols = ", ".join(f'CAST("{c}" AS {DUCKDB_TYPES[t]}) AS "{c}"' for c, t in CONTRACT[name])
+                # record batches let DuckDB scan (and so insert) on all threads
+                con.register("__growthmesh_src", pa.Table.from_batches(tbl.to_batches(max_chunksize=122_880), tbl.schema))
+                if name in written:
+                    con.execute(f'INSERT INTO "{schema}"."{shadow}" SELECT {cols} FROM __growthmesh_src')
+                else:
+                    con.execute(f'CREATE TABLE "{schema}"."{shadow}" AS SELECT {cols} FROM __growthmesh_src')
+                    written.append(name)
+                con.unregister("__growthmesh_src")
+            con.execute("COMMIT")
+            del tables, tbl  # before the next part is generated
         con.execute("BEGIN TRANSACTION")
-        for schema in sorted({name.split(".")[0] for name in tables}):
-            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        for name, tbl in tables.items():
-            schema, table = name.split(".")
-            cols = ", ".join(f'CAST("{c}" AS {DUCKDB_TYPES[t]}) AS "{c}"' for c, t in CONTRACT[name])
-            # record batches let DuckDB scan (and so insert) on all threads
-            con.register("__growthmesh_src", pa.Table.from_batches(tbl.to_batches(max_chunksize=122_880), tbl.schema))
-            con.execute(f'CREATE OR REPLACE TABLE "{schema}"."{table}" AS SELECT {cols} FROM __growthmesh_src')
-            con.unregister("__growthmesh_src")
+        for name in written:
+            schema, table, shadow = shadows[name]
+            con.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
+            con.execute(f'ALTER TABLE "{schema}"."{shadow}" RENAME TO "{table}"')
         con.execute("COMMIT")
     except BaseException:
         try:
             con.execute("ROLLBACK")
+        except Exception:
+            pass
+        try:
+            drop_shadows()
         except Exception:
             pass
         raise
@@ -2118,22 +2259,51 @@ def write_duckdb(tables: dict[str, pa.Table], path: str | os.PathLike) -> None:
         con.close()
 
 
+_SHADOW = "__growthmesh_new_"  # prefix of the tables a DuckDB write fills before it swaps them in
+
+
 def write_parquet(tables: dict[str, pa.Table], folder: str | os.PathLike) -> None:
     """Write `<folder>/<schema>/<table>.parquet` (zstd): strings as STRING (dictionary
     columns are written as plain Parquet strings), timestamps as TIMESTAMP adjusted to UTC
     (timestamp[us, tz=UTC]) so BigQuery loads them as TIMESTAMP, dates as DATE.
     Byte-identical for equal input."""
+    write_parquet_parts([tables], folder)
+
+
+def write_parquet_parts(parts: Iterable[dict[str, pa.Table]], folder: str | os.PathLike) -> None:
+    """`write_parquet` of the parts `generate_parts` yields, one part in memory at a time:
+    each table's parts go to one file (one row group or more per part), and each file
+    replaces the old one only once all parts are written."""
     folder = Path(folder)
-    for name, tbl in tables.items():
-        schema, table = name.split(".")
-        out = folder / schema / f"{table}.parquet"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        fields = [pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type) else f
-                  for f in tbl.schema]
-        # no stored Arrow schema: readers see the Parquet types (STRING, not dictionary)
-        pq.write_table(tbl.cast(pa.schema(fields)), tmp, compression="zstd", store_schema=False)
-        os.replace(tmp, out)
+    writers: dict[str, tuple[pq.ParquetWriter, pa.Schema, Path, Path]] = {}
+    try:
+        for tables in parts:
+            for name, tbl in tables.items():
+                if name not in writers:
+                    schema, table = name.split(".")
+                    out = folder / schema / f"{table}.parquet"
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = out.with_name(out.name + ".tmp")
+                    fields = [pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type) else f
+                              for f in tbl.schema]
+                    # no stored Arrow schema: readers see the Parquet types (STRING, not dictionary)
+                    target = pa.schema(fields)
+                    writers[name] = (pq.ParquetWriter(tmp, target, compression="zstd", store_schema=False), target, tmp, out)
+                writer, target, _, _ = writers[name]
+                writer.write_table(tbl.cast(target))
+            del tables, tbl  # before the next part is generated
+        for writer, _, _, _ in writers.values():
+            writer.close()
+        for _, _, tmp, out in writers.values():
+            os.replace(tmp, out)
+    except BaseException:
+        for writer, _, tmp, _ in writers.values():
+            try:
+                writer.close()
+                tmp.unlink(missing_ok=True)
+            except Exception:
+                pass
+        raise
 
 
 # --------------------------------------------------------------------------------------
@@ -2171,6 +2341,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dirty-rate", type=float, default=DEFAULT_DIRTY_RATE, metavar="RATE",
                    help=f"fraction of rows per dirty-row class and table, 0 to {MAX_DIRTY_RATE}; "
                         f"0 = perfectly clean (default: {DEFAULT_DIRTY_RATE})")
+    p.add_argument("--shard-users", type=int, default=SHARD_USERS, metavar="N",
+                   help=f"generate at most N users at a time (default: {SHARD_USERS:,}, about 3.5 GB of "
+                        "memory); more users are generated and written in shards, so memory stays that "
+                        "of one shard")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     return p
 
@@ -2217,6 +2391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         validate(args.users, start, end, args.dirty_rate)
     except GenerateError as e:
         return _fail(str(e))
+    if args.shard_users < 1:
+        return _fail(f"--shard-users must be at least 1 (got {args.shard_users})")
     out = Path(args.out)
     is_duckdb = out.suffix == ".duckdb"
     problem = _check_writable(out, is_duckdb)
@@ -2226,8 +2402,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tqdm import tqdm
 
     t_start = time.perf_counter()
-    bar = tqdm(total=len(PHASES), unit="phase", file=sys.stderr, disable=args.quiet, leave=False,
-               bar_format="{desc:<14} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+    n_shards = len(shard_sizes(args.users, args.shard_users))
+    bar = tqdm(total=len(PHASES) * n_shards, unit="phase", file=sys.stderr, disable=args.quiet, leave=False,
+               bar_format="{desc:<18} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
     seen: list[str] = []
 
     def phase(name: str) -> None:
@@ -2238,13 +2415,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             bar.refresh()
         seen.append(name)
 
+    rows = dict.fromkeys(CONTRACT, 0)
+
+    def parts() -> Iterator[dict[str, pa.Table]]:
+        shard = 0
+        for part in generate_parts(args.seed, args.users, start, end, args.dirty_rate, progress=phase,
+                                   shard_users=args.shard_users):
+            shard += 1
+            if shard <= n_shards:
+                phase(f"{shard}/{n_shards} write" if n_shards > 1 else "write")
+            for name, tbl in part.items():
+                rows[name] += tbl.num_rows
+            yield part
+            del part, tbl  # before the next part is generated
+
     try:
-        tables = generate(args.seed, args.users, start, end, args.dirty_rate, progress=phase)
-        phase("write")
-        if is_duckdb:
-            write_duckdb(tables, out)
-        else:
-            write_parquet(tables, out)
+        (write_duckdb_parts if is_duckdb else write_parquet_parts)(parts(), out)
         bar.update(1)
     except GenerateError as e:
         bar.close()
@@ -2260,11 +2446,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(f"cannot write {out}: {str(e).splitlines()[0]}")
         raise
     bar.close()
-    width = max(len(n) for n in tables)
-    for name, tbl in tables.items():
-        print(f"{name:<{width}}  {tbl.num_rows:>12,} rows")
-    print(f"{'total':<{width}}  {sum(t.num_rows for t in tables.values()):>12,} rows in "
-          f"{time.perf_counter() - t_start:.1f} s -> {out} ({start} .. {end}, seed {args.seed})")
+    width = max(len(n) for n in rows)
+    for name, count in rows.items():
+        print(f"{name:<{width}}  {count:>12,} rows")
+    shards = f", {n_shards} shards" if n_shards > 1 else ""
+    print(f"{'total':<{width}}  {sum(rows.values()):>12,} rows in "
+          f"{time.perf_counter() - t_start:.1f} s -> {out} ({start} .. {end}, seed {args.seed}{shards})")
     return 0
 
 

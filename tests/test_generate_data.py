@@ -403,6 +403,140 @@ def test_tiny_inputs_work():
         assert [f.name for f in tbl.schema] == [c for c, _ in gd.CONTRACT[name]]
 
 
+# ------------------------------------------------------------------------------ shards
+SHARDED = dict(seed=5, users=900, start="2024-01-01", end="2024-06-30", dirty_rate=0.02)
+
+
+@pytest.fixture(scope="module")
+def sharded_parts():
+    return list(gd.generate_parts(shard_users=300, **SHARDED))
+
+
+def test_shard_sizes_are_even_and_within_the_limit():
+    assert gd.shard_sizes(1, 200_000) == [1]
+    assert gd.shard_sizes(200_000, 200_000) == [200_000]
+    assert gd.shard_sizes(200_001, 200_000) == [100_001, 100_000]
+    assert gd.shard_sizes(1_876_000, 200_000) == [187_600] * 10
+    assert gd.shard_sizes(10, 3) == [3, 3, 2, 2]
+
+
+def test_one_shard_is_the_whole_generation(small_dirty):
+    parts = list(gd.generate_parts(dirty_rate=DIRTY, **SMALL))
+    assert len(parts) == 2 and list(parts[1]) == ["raw_ads.ad_spend"]
+    whole = {**parts[0], **parts[1]}
+    assert all(whole[n].equals(small_dirty[n]) for n in gd.CONTRACT)
+
+
+def test_first_shard_is_the_unsharded_population(sharded_parts):
+    alone = gd.generate(**{**SHARDED, "users": 300})
+    for name in gd.CONTRACT:
+        if name != "raw_ads.ad_spend":
+            assert sharded_parts[0][name].equals(alone[name]), name
+
+
+def test_shards_number_users_companies_and_customers_apart(sharded_parts):
+    tables = {n: pa.concat_tables([p[n] for p in sharded_parts if n in p]) for n in gd.CONTRACT}
+    con = _con(tables)
+    users = [r[0] for r in con.execute(
+        "SELECT DISTINCT user_id FROM raw_segment__identifies WHERE user_id IS NOT NULL ORDER BY 1").fetchall()]
+    assert users == [f"u_{i:07d}" for i in range(1, 901)]
+    # every shard's users are its own: shard 2 holds u_0000301 .. u_0000600
+    shard2 = {u for u in sharded_parts[1]["raw_segment.identifies"]["user_id"].to_pylist() if u}
+    assert min(shard2) == "u_0000301" and max(shard2) == "u_0000600"
+    companies = [r[0] for r in con.execute(
+        "SELECT DISTINCT company_id FROM raw_segment__identifies WHERE company_id IS NOT NULL ORDER BY 1").fetchall()]
+    assert companies == [f"co_{i:06d}" for i in range(1, len(companies) + 1)]
+    # customers: distinct ids, and distinct emails among distinct customers (QA ones included)
+    n_ids, n_emails, n_qa = _one(con, """SELECT COUNT(DISTINCT id), COUNT(DISTINCT lower(trim(email))),
+        COUNT(DISTINCT email) FILTER (WHERE email LIKE 'qa+%') FROM (SELECT DISTINCT * FROM raw_stripe__customer)""")
+    assert n_ids == n_emails and n_qa > 0
+    # people: one email per user across all shards
+    dupes = _one(con, """SELECT COUNT(*) FROM (SELECT email FROM raw_segment__identifies WHERE email IS NOT NULL
+        GROUP BY email HAVING COUNT(DISTINCT user_id) > 1)""")[0]
+    assert dupes == 0
+    for name in ("raw_crm.account", "raw_stripe.subscription_history"):
+        assert tables[name].num_rows > 0
+    assert _one(con, "SELECT COUNT(*) FROM raw_crm__account WHERE id IS NULL")[0] == 0
+    assert _one(con, "SELECT COUNT(*) - COUNT(DISTINCT id) FROM raw_crm__account")[0] == 0
+
+
+def test_shards_share_products_prices_and_add_up_ad_spend(sharded_parts):
+    assert sum("raw_stripe.price" in p for p in sharded_parts) == 1
+    assert sum("raw_ads.ad_spend" in p for p in sharded_parts) == 1
+    ads = sharded_parts[-1]["raw_ads.ad_spend"]
+    start, end = dt.date.fromisoformat(SHARDED["start"]), dt.date.fromisoformat(SHARDED["end"])
+    singles = [gd._Generator(gd.shard_seed(SHARDED["seed"], i), 300, start, end, SHARDED["dirty_rate"])
+               .run(lambda _name: None)["raw_ads.ad_spend"] for i in range(3)]
+    assert all(t.num_rows == ads.num_rows for t in singles)
+    for col in ("clicks", "impressions"):
+        assert ads[col].to_pylist() == [sum(v) for v in zip(*(t[col].to_pylist() for t in singles))]
+    spend = [sum(round(x * 100) for x in v) / 100 for v in zip(*(t["spend"].to_pylist() for t in singles))]
+    assert ads["spend"].to_pylist() == spend
+    assert ads["currency"].equals(singles[0]["currency"])
+    # paid visits still come from the summed clicks
+    pages = pa.concat_tables([p["raw_segment.pages"] for p in sharded_parts if "raw_segment.pages" in p])
+    con = _con({"raw_segment.pages": pages, "raw_ads.ad_spend": ads})
+    ratio = _one(con, """WITH v AS (SELECT CAST(timestamp AS DATE) AS day, context_campaign_name AS camp, COUNT(*) AS visits
+                   FROM raw_segment__pages WHERE context_campaign_medium IN ('cpc', 'paid_social') GROUP BY ALL)
+        SELECT SUM(v.visits) / SUM(a.clicks) FROM raw_ads__ad_spend a LEFT JOIN v ON v.day = a.date AND v.camp = a.utm_campaign""")[0]
+    assert 0.6 < ratio < 0.95
+
+
+def test_parts_write_the_same_duckdb_and_parquet_as_whole_tables(sharded_parts, tmp_path):
+    whole = gd.generate(shard_users=300, **SHARDED)
+    gd.write_duckdb(whole, tmp_path / "whole.duckdb")
+    gd.write_duckdb_parts(iter(sharded_parts), tmp_path / "parts.duckdb")
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{tmp_path / 'whole.duckdb'}' AS w (READ_ONLY); ATTACH '{tmp_path / 'parts.duckdb'}' AS p (READ_ONLY)")
+    for name in gd.CONTRACT:
+        n = _one(con, f"SELECT COUNT(*) FROM w.{name}")[0]
+        assert n == whole[name].num_rows and n > 0
+        assert _one(con, f"SELECT COUNT(*) FROM (SELECT * FROM w.{name} EXCEPT ALL SELECT * FROM p.{name})")[0] == 0
+        assert _one(con, f"SELECT COUNT(*) FROM (SELECT * FROM p.{name} EXCEPT ALL SELECT * FROM w.{name})")[0] == 0
+    con.close()
+    gd.write_parquet_parts(iter(sharded_parts), tmp_path / "pq")
+    for name in gd.CONTRACT:
+        schema, table = name.split(".")
+        got = pq.read_table(tmp_path / "pq" / schema / f"{table}.parquet")
+        assert got.num_rows == whole[name].num_rows
+        assert got.column_names == [c for c, _ in gd.CONTRACT[name]]
+
+
+def test_an_interrupted_write_of_parts_changes_nothing(sharded_parts, tmp_path):
+    db, folder = tmp_path / "g.duckdb", tmp_path / "pq"
+    gd.write_duckdb(sharded_parts[0], db)
+    gd.write_parquet(sharded_parts[0], folder)
+    before = pq.read_table(folder / "raw_segment" / "pages.parquet")
+
+    def failing():
+        yield sharded_parts[0]
+        yield sharded_parts[1]
+        raise KeyboardInterrupt
+
+    for writer, out in ((gd.write_duckdb_parts, db), (gd.write_parquet_parts, folder)):
+        with pytest.raises(KeyboardInterrupt):
+            writer(failing(), out)
+    con = duckdb.connect(str(db), read_only=True)
+    assert _one(con, "SELECT COUNT(*) FROM raw_segment.pages")[0] == sharded_parts[0]["raw_segment.pages"].num_rows
+    con.close()
+    assert pq.read_table(folder / "raw_segment" / "pages.parquet").equals(before)
+    assert not list(folder.rglob("*.tmp"))
+
+
+def test_cli_generates_in_shards(tmp_path):
+    out = tmp_path / "s.duckdb"
+    r = _cli("--users", "90", "--start", "2024-01-01", "--end", "2024-01-31", "--shard-users", "40",
+             "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "3 shards" in r.stdout
+    con = duckdb.connect(str(out), read_only=True)
+    assert _one(con, "SELECT COUNT(DISTINCT user_id), MAX(user_id) FROM raw_segment.identifies") == (90, "u_0000090")
+    pages = _one(con, "SELECT COUNT(*) FROM raw_segment.pages")[0]
+    con.close()
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("raw_segment.pages"))
+    assert int(line.split()[1].replace(",", "")) == pages
+
+
 # --------------------------------------------------------------------------------- CLI
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=120)
@@ -411,7 +545,7 @@ def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_cli_help_documents_every_flag():
     r = _cli("--help")
     assert r.returncode == 0
-    for flag in ("--seed", "--users", "--start", "--end", "--out", "--dirty-rate", "--quiet"):
+    for flag in ("--seed", "--users", "--start", "--end", "--out", "--dirty-rate", "--shard-users", "--quiet"):
         assert flag in r.stdout
 
 
@@ -423,8 +557,9 @@ def test_cli_help_documents_every_flag():
         ["--users", "0"],
         ["--dirty-rate", "0.7"],
         ["--out", "/dev/null/nope/x.duckdb"],
+        ["--shard-users", "0"],
     ],
-    ids=["bad-start", "end-before-start", "no-users", "dirty-rate", "unwritable"],
+    ids=["bad-start", "end-before-start", "no-users", "dirty-rate", "unwritable", "no-shard-users"],
 )
 def test_cli_user_errors_exit_2_with_one_line(args, tmp_path):
     r = _cli(*args, "--quiet", cwd=tmp_path)
