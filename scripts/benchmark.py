@@ -49,11 +49,17 @@ SCRIPTS = ROOT / "scripts"
 # Track + page events per signed-up user in one year of generated history (measured:
 # 10.66 M events for 200,000 users); used to turn --events into --users.
 EVENTS_PER_USER_YEAR = 53.3
-# Resident memory the generator needs per track + page event it holds (measured: 3.3 GB for
-# 10 M events, 11.1 GB for the 35 M of that scale's 3-year set); it builds a data set whole.
-GENERATOR_BYTES_PER_EVENT = 330
+# Resident memory the generator needs per track + page event of the shard it holds
+# (measured: 3.3 GB for 10 M events in one shard, 4.6 GB peak writing two shards of 200,000
+# users); it generates at most SHARD_USERS users at a time (scripts/generate_data.py).
+GENERATOR_BYTES_PER_EVENT = 440
+SHARD_USERS = 200_000
 # the 3-year set at a scale holds about this many times its 1-year events (measured 3.5)
 THREE_YEAR_EVENTS = 3.6
+# Disk per event: the raw tables (measured 1.5 GB for 21.3 M events) and a built database
+# after the daily run (4.3 GB at 10.0 M events); DuckDB spills to the same disk.
+RAW_BYTES_PER_EVENT = 75
+BUILT_BYTES_PER_EVENT = 430
 DB_NAME = "growthmesh.duckdb"  # the catalog name the models are rendered with
 MODEL_SCHEMAS = ("staging", "seeds", "product", "acquisition", "revenue", "customers", "sales", "intermediate")
 
@@ -217,12 +223,7 @@ def bench_scale(events: int, work: Path, end: dt.date, seed: int, skip_3y: bool)
     raw_copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(db, raw_copy)
 
-    build = measure([sqlmesh, "plan", "--auto-apply", "--no-prompts", "--skip-tests",
-                     "--execution-time", as_of_hold_day], env, "full build (1 year)")
-    result["full_build_s"] = round(build.seconds, 2)
-    result["slowest_models_sqlmesh"] = [[m, round(x, 2)] for m, x in model_seconds(build.output)[:10]]
-    peak = build.peak_rss_mb
-
+    # bare DuckDB first, its copy removed before the build: the disk holds one built database at a time
     log("bare DuckDB: every model's rendered SQL in DAG order")
     started = time.monotonic()
     # in a child process, so its memory and imports do not colour the parent's figures
@@ -239,7 +240,13 @@ def bench_scale(events: int, work: Path, end: dt.date, seed: int, skip_3y: bool)
     log(f"bare DuckDB: {bare['total_s']:.1f} s of SQL ({time.monotonic() - started:.1f} s with start-up)")
     result["raw_duckdb_s"] = round(bare["total_s"], 2)
     result["slowest_models_bare"] = [[m, round(x, 2)] for m, x in sorted(bare["models"], key=lambda m: -m[1])[:10]]
-    raw_copy.unlink()
+    shutil.rmtree(raw_copy.parent)
+
+    build = measure([sqlmesh, "plan", "--auto-apply", "--no-prompts", "--skip-tests",
+                     "--execution-time", as_of_hold_day], env, "full build (1 year)")
+    result["full_build_s"] = round(build.seconds, 2)
+    result["slowest_models_sqlmesh"] = [[m, round(x, 2)] for m, x in model_seconds(build.output)[:10]]
+    peak = build.peak_rss_mb
 
     measure([py, str(SCRIPTS / "add_day.py"), "release", "--db", str(db)], env, "deliver the held-back day")
     run = measure([py, str(SCRIPTS / "add_day.py"), "run", "--day", hold_day.isoformat()], env, "daily run (1 year)")
@@ -278,16 +285,25 @@ def bench_scale(events: int, work: Path, end: dt.date, seed: int, skip_3y: bool)
     return result
 
 
-def memory_check(scales: list[int], skip_3y: bool, available: int) -> str | None:
-    """Why a scale cannot be generated on this machine (None when all fit)."""
+def resource_check(scales: list[int], skip_3y: bool, memory: int, disk: int) -> str | None:
+    """Why a scale cannot run on this machine (None when all fit): the generator's memory
+    for one shard, and the disk for the largest database the scale holds at once."""
     for events in scales:
-        largest = events * (1 if skip_3y else THREE_YEAR_EVENTS)
-        need = largest * GENERATOR_BYTES_PER_EVENT
-        if need > 0.9 * available:
-            return (f"{events:,} events needs about {need / 2**30:.0f} GB to generate "
-                    f"({largest:,.0f} events{'' if skip_3y else ' in its 3-year set'}) and this machine has "
-                    f"{available / 2**30:.0f} GB; choose a smaller --events"
-                    f"{'' if skip_3y else ' or pass --skip-3y'}")
+        users = max(50, round(events / EVENTS_PER_USER_YEAR))
+        per_user = EVENTS_PER_USER_YEAR * (THREE_YEAR_EVENTS / 3 if not skip_3y else 1)
+        shard_events = min(users * (1 if skip_3y else 3), SHARD_USERS) * per_user
+        need = shard_events * GENERATOR_BYTES_PER_EVENT
+        if need > 0.9 * memory:
+            return (f"{events:,} events needs about {need / 2**30:.0f} GB to generate and this machine has "
+                    f"{memory / 2**30:.0f} GB; choose a smaller --events")
+        # 1 year: the raw data plus the bare run's copy with its tables; 3 years: its build
+        largest = max(events * (RAW_BYTES_PER_EVENT + BUILT_BYTES_PER_EVENT),
+                      0 if skip_3y else events * THREE_YEAR_EVENTS * BUILT_BYTES_PER_EVENT)
+        if largest * 1.2 > disk:
+            return (f"{events:,} events needs about {largest * 1.2 / 2**30:.0f} GB of disk"
+                    f"{'' if skip_3y else ' (its 3-year database)'} and the work directory has "
+                    f"{disk / 2**30:.0f} GB free; choose a smaller --events, another --workdir"
+                    f"{'' if skip_3y else ' or --skip-3y'}")
     return None
 
 
@@ -349,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     end = args.end or dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     if end >= dt.datetime.now(dt.timezone.utc).date():
         parser.error("--end must be before today (UTC): the daily run happens the morning after it")
-    refusal = memory_check(args.events, args.skip_3y, _available_memory())
+    work_parent = args.workdir or Path(tempfile.gettempdir())
+    while not work_parent.exists():  # the nearest existing folder tells the free space
+        work_parent = work_parent.parent
+    refusal = resource_check(args.events, args.skip_3y, _available_memory(), shutil.disk_usage(work_parent).free)
     if refusal:
         parser.error(refusal)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="growthmesh-bench-"))

@@ -116,13 +116,20 @@ def test_benchmark_end_to_end_at_a_tiny_scale(tmp_path):
     assert "| events |" in proc.stdout and f"{result['events']:,}" in proc.stdout
 
 
-def test_a_scale_the_generator_cannot_hold_is_refused_before_any_work(benchmark, capsys):
+def test_a_scale_the_machine_cannot_hold_is_refused_before_any_work(benchmark, capsys):
     gib = 2**30
-    assert benchmark.memory_check([1_000_000, 10_000_000], False, 24 * gib) is None
-    refusal = benchmark.memory_check([1_000_000, 100_000_000], False, 24 * gib)
-    assert refusal.startswith("100,000,000 events needs about") and "--skip-3y" in refusal
-    assert benchmark.memory_check([10_000_000], True, 3 * gib) is not None  # needs ~3.1 GiB
-    assert benchmark.memory_check([10_000_000], True, 8 * gib) is None
+    # the generator holds one shard of at most 200,000 users: 100 M events fit in 24 GB
+    assert benchmark.resource_check([1_000_000, 10_000_000, 100_000_000], True, 24 * gib, 80 * gib) is None
+    assert benchmark.resource_check([10_000_000], True, 8 * gib, 80 * gib) is None
+    refusal = benchmark.resource_check([10_000_000], True, 3 * gib, 80 * gib)  # a shard needs ~4.4 GiB
+    assert refusal.startswith("10,000,000 events needs about") and "to generate" in refusal
+    # disk: a year's raw data and the bare run's copy, or the 3-year database
+    assert benchmark.resource_check([10_000_000], False, 24 * gib, 25 * gib) is None
+    refusal = benchmark.resource_check([10_000_000], False, 24 * gib, 10 * gib)
+    assert "of disk (its 3-year database)" in refusal and "--skip-3y" in refusal
+    assert benchmark.resource_check([10_000_000], True, 24 * gib, 10 * gib) is None
+    refusal = benchmark.resource_check([100_000_000], True, 24 * gib, 40 * gib)
+    assert "GB of disk" in refusal and "--workdir" in refusal and "--skip-3y" not in refusal
     with pytest.raises(SystemExit):
         benchmark.main(["--events", "100000000000", "--end", "2026-01-31"])
     assert "needs about" in capsys.readouterr().err
