@@ -26,6 +26,15 @@ def session_channel(
 
 
 @macro()
+def visitor_id(evaluator: MacroEvaluator, user_id: exp.Expression, anonymous_id: exp.Expression) -> exp.Expression:
+    """Who a visitor is (DESIGN.md, identity): the app user once known, else the device as
+    'anonymous:<anonymous_id>'. `@visitor_id(s.user_id, s.anonymous_id)`. The visitor of
+    intermediate.int_visitor_sessions and the actor product.fct_events cuts sessions for."""
+    u, a = (e.sql("bigquery") for e in (user_id, anonymous_id))
+    return evaluator.parse_one(f"COALESCE({u}, CONCAT('anonymous:', {a}))")
+
+
+@macro()
 def in_list(evaluator: MacroEvaluator, column: exp.Expression, values: exp.Expression) -> exp.Expression:
     """`column IN (<values>)` for a list variable, FALSE for an empty list.
 

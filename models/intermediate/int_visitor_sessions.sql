@@ -99,7 +99,7 @@ WITH identities AS (
     k.new_user_id IS DISTINCT FROM k.user_id
   UNION DISTINCT
   SELECT
-    COALESCE(k.new_user_id, CONCAT('anonymous:', k.anonymous_id)) AS visitor_id
+    @visitor_id(k.new_user_id, k.anonymous_id) AS visitor_id
   FROM kept AS k
   WHERE
     k.new_user_id IS DISTINCT FROM k.user_id
@@ -107,7 +107,7 @@ WITH identities AS (
   /* the recent sessions, and the older ones of moved visitors: the rows to write */
   SELECT
     r.*,
-    COALESCE(r.user_id, CONCAT('anonymous:', r.anonymous_id)) AS visitor_id,
+    @visitor_id(r.user_id, r.anonymous_id) AS visitor_id,
     FALSE AS is_kept
   FROM recent AS r
   UNION ALL
@@ -135,7 +135,7 @@ WITH identities AS (
     k.platform,
     k.country,
     k.city,
-    COALESCE(k.new_user_id, CONCAT('anonymous:', k.anonymous_id)) AS visitor_id,
+    @visitor_id(k.new_user_id, k.anonymous_id) AS visitor_id,
     TRUE AS is_kept
   FROM kept AS k
   WHERE

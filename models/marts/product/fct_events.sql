@@ -91,12 +91,12 @@ WITH events AS (
 ), gaps AS (
   SELECT
     s.*,
-    COALESCE(s.stitched_user_id, CONCAT('anonymous:', s.anonymous_id)) AS actor_id,
+    @visitor_id(s.stitched_user_id, s.anonymous_id) AS actor_id,
     COALESCE(
       TIMESTAMP_DIFF(
         s.event_at,
         LAG(s.event_at) OVER (
-          PARTITION BY COALESCE(s.stitched_user_id, CONCAT('anonymous:', s.anonymous_id))
+          PARTITION BY @visitor_id(s.stitched_user_id, s.anonymous_id)
           ORDER BY s.event_at, s.event_id
         ),
         MICROSECOND
