@@ -440,8 +440,8 @@ def _differences(bq: pa.Table, local: pa.Table, flips: list | None = None) -> st
 
 def test_every_model_equals_the_local_duckdb_build_row_for_row(prod):
     """Same columns, same rows, same values for every model: floats to 1e-9 relative, or,
-    for a value the model rounds, at most a few one-unit flips in its last decimal (see
-    _last_place_flip; acquisition.channel_performance's ratios of float sums show them)."""
+    for a non-money value the model rounds, at most a few one-unit flips in its last decimal
+    (see _last_place_flip: a ratio of float sums, such as time-decay attribution weights)."""
     flips: dict[str, list] = {}
     differ = {}
     for m in prod.models:
@@ -451,6 +451,9 @@ def test_every_model_equals_the_local_duckdb_build_row_for_row(prod):
         if found:
             flips[m] = found
     assert differ == {}
+    # money is summed exactly (@exact_sum), so it agrees to the cent: no flip in a USD column
+    money_flips = {m: [f for f in found if f[0].endswith("_usd")] for m, found in flips.items()}
+    assert not any(money_flips.values()), money_flips
     assert sum(map(len, flips.values())) <= 10, flips  # a systematic engine difference would be many
     if flips:
         print(f"\nrounding flips tolerated (column, emulator, local): {flips}")

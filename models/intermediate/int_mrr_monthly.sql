@@ -54,7 +54,7 @@ WITH bounds AS (
     m.month_start,
     s.scope,
     s.customer_id,
-    ROUND(SUM(s.mrr_usd), 2) AS mrr_usd
+    ROUND(@exact_sum(s.mrr_usd, 6), 2) AS mrr_usd
   FROM months AS m
   INNER JOIN scoped AS s
     ON s.mrr_date = m.month_end

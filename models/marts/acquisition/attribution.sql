@@ -33,7 +33,7 @@ MODEL (
 WITH paid_values AS (
   SELECT
     d.user_id,
-    ROUND(COALESCE(SUM(n.mrr_usd), 0), 2) AS new_mrr_usd,
+    ROUND(COALESCE(@exact_sum(n.mrr_usd, 6), 0), 2) AS new_mrr_usd,
     ROUND(MAX(c.net_amount_usd), 2) AS first_month_revenue_usd
   FROM product.dim_users AS d
   INNER JOIN staging.stg_stripe__charge AS c

@@ -54,9 +54,9 @@ WITH users AS (
   SELECT
     c.customer_id,
     MIN(IF(@is_payment(c), c.created_at, NULL)) AS first_paid_at,
-    SUM(IF(c.status = 'succeeded', c.amount_usd, 0)) AS gross_usd,
-    SUM(IF(c.status = 'succeeded', c.amount_refunded_usd, 0)) AS refunded_usd,
-    SUM(IF(c.status = 'succeeded', c.net_amount_usd, 0)) AS net_usd,
+    @exact_sum(IF(c.status = 'succeeded', c.amount_usd, 0), 6) AS gross_usd,
+    @exact_sum(IF(c.status = 'succeeded', c.amount_refunded_usd, 0), 6) AS refunded_usd,
+    @exact_sum(IF(c.status = 'succeeded', c.net_amount_usd, 0), 6) AS net_usd,
     COUNTIF(@is_payment(c)) AS successful_payments,
     COUNTIF(c.status = 'failed') AS failed_payments,
     MAX(IF(c.status = 'failed', c.created_at, NULL)) AS last_failed_payment_at
@@ -70,7 +70,7 @@ WITH users AS (
 ), current_mrr AS (
   SELECT
     f.customer_id,
-    SUM(f.mrr_usd) AS mrr_usd
+    @exact_sum(f.mrr_usd, 6) AS mrr_usd
   FROM revenue.fct_mrr_daily AS f
   INNER JOIN mrr_as_of AS a
     ON f.mrr_date = a.mrr_as_of_date

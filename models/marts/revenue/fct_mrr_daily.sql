@@ -63,9 +63,9 @@ SELECT
   f.product_id::STRING AS product_id, /* Stripe product id */
   COUNT(*)::INT64 AS subscriptions, /* subscriptions carrying MRR > 0 (a version at 0 seats or a free price is left out) */
   SUM(f.quantity)::INT64 AS quantity, /* seats over those subscriptions */
-  ROUND(SUM(f.mrr_usd), 2)::FLOAT64 AS mrr_usd, /* sum of each subscription's MRR, each rounded to the cent, USD */
+  ROUND(@exact_sum(f.mrr_usd, 6), 2)::FLOAT64 AS mrr_usd, /* sum of each subscription's MRR, each rounded to the cent, USD */
   IF(COUNT(DISTINCT f.currency) = 1, MIN(f.currency), NULL)::STRING AS currency, /* the subscriptions' currency; NULL when they mix currencies */
-  IF(COUNT(DISTINCT f.currency) = 1, ROUND(SUM(f.mrr), 2), NULL)::FLOAT64 AS mrr /* MRR in that currency; NULL when mixed */
+  IF(COUNT(DISTINCT f.currency) = 1, ROUND(@exact_sum(f.mrr, 6), 2), NULL)::FLOAT64 AS mrr /* MRR in that currency; NULL when mixed */
 FROM in_force AS f
 LEFT JOIN users AS u
   ON u.customer_id = f.customer_id
@@ -74,4 +74,4 @@ GROUP BY
   f.customer_id,
   f.product_id
 HAVING
-  SUM(f.mrr_usd) > 0
+  @exact_sum(f.mrr_usd, 6) > 0

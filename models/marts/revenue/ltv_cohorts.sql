@@ -65,7 +65,7 @@ WITH charges AS (
   SELECT
     co.cohort_month,
     c.charge_month,
-    SUM(c.net_amount_usd) AS net_revenue_usd
+    @exact_sum(c.net_amount_usd, 6) AS net_revenue_usd
   FROM charges AS c
   INNER JOIN cohort_of AS co
     ON co.customer_id = c.customer_id
@@ -89,11 +89,12 @@ WITH charges AS (
   SELECT
     g.*,
     COALESCE(r.net_revenue_usd, 0) AS net_revenue_usd,
-    SUM(COALESCE(r.net_revenue_usd, 0)) OVER (
+    /* a running total in whole micro-dollars: exact, so the same on every engine (@exact_sum) */
+    SUM(CAST(ROUND(COALESCE(r.net_revenue_usd, 0) * 1000000) AS INT64)) OVER (
       PARTITION BY g.cohort_month
       ORDER BY g.month_start
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS cumulative_net_revenue_usd,
+    ) / 1000000 AS cumulative_net_revenue_usd,
     COALESCE(p.customers_paying, 0) AS customers_paying
   FROM grid AS g
   LEFT JOIN monthly_revenue AS r

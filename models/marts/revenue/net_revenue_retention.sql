@@ -79,13 +79,13 @@ WITH signup_cohorts AS (
     c.month_start,
     c.cohort,
     COUNTIF(c.months_back = 1) AS base_customers_1m,
-    SUM(IF(c.months_back = 1, c.base_mrr_usd, 0)) AS base_mrr_1m_usd,
-    SUM(IF(c.months_back = 1, c.current_mrr_usd, 0)) AS retained_mrr_1m_usd,
-    SUM(IF(c.months_back = 1, LEAST(c.current_mrr_usd, c.base_mrr_usd), 0)) AS gross_retained_mrr_1m_usd,
+    @exact_sum(IF(c.months_back = 1, c.base_mrr_usd, 0), 6) AS base_mrr_1m_usd,
+    @exact_sum(IF(c.months_back = 1, c.current_mrr_usd, 0), 6) AS retained_mrr_1m_usd,
+    @exact_sum(IF(c.months_back = 1, LEAST(c.current_mrr_usd, c.base_mrr_usd), 0), 6) AS gross_retained_mrr_1m_usd,
     COUNTIF(c.months_back = 12) AS base_customers_12m,
-    SUM(IF(c.months_back = 12, c.base_mrr_usd, 0)) AS base_mrr_12m_usd,
-    SUM(IF(c.months_back = 12, c.current_mrr_usd, 0)) AS retained_mrr_12m_usd,
-    SUM(IF(c.months_back = 12, LEAST(c.current_mrr_usd, c.base_mrr_usd), 0)) AS gross_retained_mrr_12m_usd
+    @exact_sum(IF(c.months_back = 12, c.base_mrr_usd, 0), 6) AS base_mrr_12m_usd,
+    @exact_sum(IF(c.months_back = 12, c.current_mrr_usd, 0), 6) AS retained_mrr_12m_usd,
+    @exact_sum(IF(c.months_back = 12, LEAST(c.current_mrr_usd, c.base_mrr_usd), 0), 6) AS gross_retained_mrr_12m_usd
   FROM cohorts AS c
   GROUP BY
     c.month_start,

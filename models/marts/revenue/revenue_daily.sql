@@ -41,10 +41,10 @@ WITH bounds AS (
 ), daily AS (
   SELECT
     r.charge_date AS revenue_date,
-    SUM(IF(r.status = 'succeeded', r.amount_usd, 0)) AS gross_usd,
-    SUM(IF(r.status = 'succeeded', r.amount_refunded_usd, 0)) AS refunds_usd,
+    @exact_sum(IF(r.status = 'succeeded', r.amount_usd, 0), 6) AS gross_usd,
+    @exact_sum(IF(r.status = 'succeeded', r.amount_refunded_usd, 0), 6) AS refunds_usd,
     COUNTIF(r.status = 'succeeded') AS successful_charges,
-    SUM(IF(r.status = 'failed', r.amount_usd, 0)) AS failed_payment_usd,
+    @exact_sum(IF(r.status = 'failed', r.amount_usd, 0), 6) AS failed_payment_usd,
     COUNTIF(r.status = 'failed') AS failed_payments,
     COUNT(DISTINCT IF(@is_payment(r), r.customer_id, NULL)) AS paying_customers
   FROM revenue.fct_revenue AS r

@@ -98,7 +98,7 @@ WITH opportunities AS (
     t.type_bucket,
     t.created_month AS month_start,
     COUNT(*) AS created_count,
-    SUM(t.amount_usd) AS created_amount_usd
+    @exact_sum(t.amount_usd, 6) AS created_amount_usd
   FROM typed AS t
   GROUP BY
     t.type_bucket,
@@ -109,12 +109,12 @@ WITH opportunities AS (
     t.closed_month AS month_start,
     COUNT(*) AS closed_count,
     COUNTIF(t.is_won) AS won_count,
-    SUM(IF(t.is_won, t.amount_usd, 0)) AS won_amount_usd,
+    @exact_sum(IF(t.is_won, t.amount_usd, 0), 6) AS won_amount_usd,
     COUNTIF(t.is_lost) AS lost_count,
-    SUM(IF(t.is_lost, t.amount_usd, 0)) AS lost_amount_usd,
+    @exact_sum(IF(t.is_lost, t.amount_usd, 0), 6) AS lost_amount_usd,
     AVG(IF(t.is_won, DATE_DIFF(t.close_date, t.created_date, DAY), NULL)) AS avg_sales_cycle_days,
     COUNTIF(t.is_won AND t.stripe_customer_id IS NOT NULL) AS won_deals_with_customer,
-    SUM(IF(t.is_won AND t.stripe_customer_id IS NOT NULL, t.amount_usd, 0)) AS linked_won_amount_usd,
+    @exact_sum(IF(t.is_won AND t.stripe_customer_id IS NOT NULL, t.amount_usd, 0), 6) AS linked_won_amount_usd,
     COUNTIF(t.is_won AND t.stripe_customer_id IS NULL) AS won_deals_without_customer
   FROM typed AS t
   WHERE
@@ -127,7 +127,7 @@ WITH opportunities AS (
     t.type_bucket,
     m.month_start,
     COUNT(*) AS open_count,
-    SUM(t.amount_usd) AS open_amount_usd
+    @exact_sum(t.amount_usd, 6) AS open_amount_usd
   FROM months AS m
   INNER JOIN typed AS t
     ON t.created_date <= m.month_end AND (NOT t.is_closed OR t.close_date > m.month_end)
@@ -147,8 +147,8 @@ WITH opportunities AS (
     w.type_bucket,
     w.month_start,
     COUNT(*) AS won_customers,
-    SUM(COALESCE(c.new_mrr_usd, 0)) AS won_customers_new_mrr_usd,
-    SUM(COALESCE(c.expansion_mrr_usd, 0)) AS won_customers_expansion_mrr_usd
+    @exact_sum(COALESCE(c.new_mrr_usd, 0), 6) AS won_customers_new_mrr_usd,
+    @exact_sum(COALESCE(c.expansion_mrr_usd, 0), 6) AS won_customers_expansion_mrr_usd
   FROM won_customers AS w
   LEFT JOIN revenue.customer_mrr_monthly AS c
     ON c.customer_id = w.customer_id AND c.month_start = w.month_start
