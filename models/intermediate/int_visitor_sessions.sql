@@ -62,12 +62,42 @@ WITH identities AS (
     ON m.anonymous_id = s.anonymous_id
   WHERE
     s.session_date >= @start_ds
-), kept AS (
-  /* this table's sessions from before the interval, restitched with today's identities */
+), restitched AS (
+  /* this table's sessions from before the interval, restitched with today's identities:
+     the one pass over every older session, on the few columns it needs */
   SELECT
     p.session_id,
     p.visitor_id AS previous_visitor_id,
     p.user_id,
+    p.anonymous_id,
+    IF(p.identified_by = 'session', p.user_id, m.user_id) AS new_user_id
+  FROM @this_model AS p
+  LEFT JOIN identities AS m
+    ON m.anonymous_id = p.anonymous_id
+  WHERE
+    p.session_date < @start_ds
+), moved AS (
+  /* the older sessions whose user changed (few) */
+  SELECT
+    r.*
+  FROM restitched AS r
+  WHERE
+    r.new_user_id IS DISTINCT FROM r.user_id
+), moved_visitors AS (
+  /* visitors that gained or lost an older session */
+  SELECT
+    m.previous_visitor_id AS visitor_id
+  FROM moved AS m
+  UNION DISTINCT
+  SELECT
+    @visitor_id(m.new_user_id, m.anonymous_id) AS visitor_id
+  FROM moved AS m
+), kept AS (
+  /* the older sessions to rewrite: every session of a moved visitor (a moved session's
+     previous visitor is one), restitched */
+  SELECT
+    p.session_id,
+    IF(p.identified_by = 'session', p.user_id, m.user_id) AS new_user_id,
     p.identified_by,
     p.anonymous_id,
     p.session_date,
@@ -83,26 +113,13 @@ WITH identities AS (
     p.landing_page,
     p.platform,
     p.country,
-    p.city,
-    IF(p.identified_by = 'session', p.user_id, m.user_id) AS new_user_id
+    p.city
   FROM @this_model AS p
   LEFT JOIN identities AS m
     ON m.anonymous_id = p.anonymous_id
   WHERE
     p.session_date < @start_ds
-), moved_visitors AS (
-  /* visitors that gained or lost an older session */
-  SELECT
-    k.previous_visitor_id AS visitor_id
-  FROM kept AS k
-  WHERE
-    k.new_user_id IS DISTINCT FROM k.user_id
-  UNION DISTINCT
-  SELECT
-    @visitor_id(k.new_user_id, k.anonymous_id) AS visitor_id
-  FROM kept AS k
-  WHERE
-    k.new_user_id IS DISTINCT FROM k.user_id
+    AND p.visitor_id IN (SELECT mv.visitor_id FROM moved_visitors AS mv)
 ), sessions AS (
   /* the recent sessions, and the older ones of moved visitors: the rows to write */
   SELECT
@@ -138,20 +155,18 @@ WITH identities AS (
     @visitor_id(k.new_user_id, k.anonymous_id) AS visitor_id,
     TRUE AS is_kept
   FROM kept AS k
-  WHERE
-    k.previous_visitor_id IN (SELECT mv.visitor_id FROM moved_visitors AS mv)
-    OR k.new_user_id IS DISTINCT FROM k.user_id
 ), earlier_sessions AS (
   /* how many older sessions a visitor that did not move already has */
   SELECT
-    k.previous_visitor_id AS visitor_id,
+    p.visitor_id,
     COUNT(*) AS sessions
-  FROM kept AS k
+  FROM @this_model AS p
   WHERE
-    k.previous_visitor_id IN (SELECT r.visitor_id FROM sessions AS r WHERE NOT r.is_kept)
-    AND NOT k.previous_visitor_id IN (SELECT mv.visitor_id FROM moved_visitors AS mv)
+    p.session_date < @start_ds
+    AND p.visitor_id IN (SELECT r.visitor_id FROM sessions AS r WHERE NOT r.is_kept)
+    AND NOT p.visitor_id IN (SELECT mv.visitor_id FROM moved_visitors AS mv)
   GROUP BY
-    k.previous_visitor_id
+    p.visitor_id
 ), numbered AS (
   SELECT
     s.*,

@@ -34,24 +34,67 @@ WITH grains AS (
   SELECT
     is_all
   FROM UNNEST([FALSE, TRUE]) AS is_all
+), visitor_days AS (
+  /* visitors by first-visit day and channel, counted once; the cohorts roll these up */
+  SELECT
+    f.first_visit_date,
+    f.channel,
+    COUNT(*) AS visitors,
+    COUNTIF(f.signed_up_at IS NOT NULL) AS signups,
+    COUNTIF(f.activated_at IS NOT NULL) AS activated,
+    COUNTIF(f.paid_at IS NOT NULL) AS paid,
+    SUM(f.seconds_to_signup) AS seconds_to_signup,
+    COUNT(f.seconds_to_signup) AS timed_signups,
+    SUM(f.seconds_to_activation) AS seconds_to_activation,
+    COUNT(f.seconds_to_activation) AS timed_activations,
+    SUM(f.seconds_to_paid) AS seconds_to_paid,
+    COUNT(f.seconds_to_paid) AS timed_payments,
+    SUM(f.seconds_visit_to_paid) AS seconds_visit_to_paid,
+    COUNT(f.seconds_visit_to_paid) AS timed_visits_to_paid,
+    LOGICAL_AND(f.is_window_complete) AS is_window_complete
+  FROM acquisition.funnel_users AS f
+  GROUP BY
+    f.first_visit_date,
+    f.channel
+), cohort_days AS (
+  /* each day's counts once per grain under its own channel and once under 'all' */
+  SELECT
+    g.grain AS cohort_grain,
+    @period_first_day(@period_index(d.first_visit_date, g.grain), g.grain) AS cohort_start,
+    @period_first_day(@period_index(d.first_visit_date, g.grain) + 1, g.grain) AS cohort_end,
+    IF(c.is_all, 'all', d.channel) AS channel,
+    d.visitors,
+    d.signups,
+    d.activated,
+    d.paid,
+    d.seconds_to_signup,
+    d.timed_signups,
+    d.seconds_to_activation,
+    d.timed_activations,
+    d.seconds_to_paid,
+    d.timed_payments,
+    d.seconds_visit_to_paid,
+    d.timed_visits_to_paid,
+    d.is_window_complete
+  FROM visitor_days AS d
+  CROSS JOIN grains AS g
+  CROSS JOIN channel_rows AS c
 ), members AS (
-  /* each visitor once per grain under its own channel and once under 'all' */
+  /* each visitor who signed up (every timed step follows a signup), once per grain under
+     its own channel and once under 'all': the rows of the exact medians */
   SELECT
     g.grain AS cohort_grain,
     @period_first_day(@period_index(f.first_visit_date, g.grain), g.grain) AS cohort_start,
-    @period_first_day(@period_index(f.first_visit_date, g.grain) + 1, g.grain) AS cohort_end,
     IF(c.is_all, 'all', f.channel) AS channel,
-    f.signed_up_at,
-    f.activated_at,
-    f.paid_at,
     f.seconds_to_signup,
     f.seconds_to_activation,
     f.seconds_to_paid,
-    f.seconds_visit_to_paid,
-    f.is_window_complete
+    f.seconds_visit_to_paid
   FROM acquisition.funnel_users AS f
   CROSS JOIN grains AS g
   CROSS JOIN channel_rows AS c
+  WHERE
+    f.seconds_to_signup IS NOT NULL
 ), step_times AS (
   /* one row per member and step reached, for the exact medians */
   SELECT m.cohort_grain, m.cohort_start, m.channel, 'signup' AS step, m.seconds_to_signup AS seconds FROM members AS m WHERE m.seconds_to_signup IS NOT NULL
@@ -83,24 +126,24 @@ WITH grains AS (
     r.channel
 ), counts AS (
   SELECT
-    m.cohort_grain,
-    m.cohort_start,
-    MIN(m.cohort_end) AS cohort_end,
-    m.channel,
-    COUNT(*) AS visitors,
-    COUNTIF(m.signed_up_at IS NOT NULL) AS signups,
-    COUNTIF(m.activated_at IS NOT NULL) AS activated,
-    COUNTIF(m.paid_at IS NOT NULL) AS paid,
-    AVG(m.seconds_to_signup) / 3600 AS avg_hours_to_signup,
-    AVG(m.seconds_to_activation) / 3600 AS avg_hours_to_activation,
-    AVG(m.seconds_to_paid) / 3600 AS avg_hours_to_paid,
-    AVG(m.seconds_visit_to_paid) / 3600 AS avg_hours_visit_to_paid,
-    LOGICAL_AND(m.is_window_complete) AS is_window_complete
-  FROM members AS m
+    d.cohort_grain,
+    d.cohort_start,
+    MIN(d.cohort_end) AS cohort_end,
+    d.channel,
+    SUM(d.visitors) AS visitors,
+    SUM(d.signups) AS signups,
+    SUM(d.activated) AS activated,
+    SUM(d.paid) AS paid,
+    SAFE_DIVIDE(SUM(d.seconds_to_signup), SUM(d.timed_signups)) / 3600 AS avg_hours_to_signup,
+    SAFE_DIVIDE(SUM(d.seconds_to_activation), SUM(d.timed_activations)) / 3600 AS avg_hours_to_activation,
+    SAFE_DIVIDE(SUM(d.seconds_to_paid), SUM(d.timed_payments)) / 3600 AS avg_hours_to_paid,
+    SAFE_DIVIDE(SUM(d.seconds_visit_to_paid), SUM(d.timed_visits_to_paid)) / 3600 AS avg_hours_visit_to_paid,
+    LOGICAL_AND(d.is_window_complete) AS is_window_complete
+  FROM cohort_days AS d
   GROUP BY
-    m.cohort_grain,
-    m.cohort_start,
-    m.channel
+    d.cohort_grain,
+    d.cohort_start,
+    d.channel
 )
 SELECT
   c.cohort_grain::STRING AS cohort_grain, /* day | week | month */

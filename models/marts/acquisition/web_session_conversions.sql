@@ -29,13 +29,8 @@ MODEL (
   )
 );
 
-WITH all_web_sessions AS (
-  SELECT
-    s.*
-  FROM intermediate.int_visitor_sessions AS s
-  WHERE
-    s.platform = 'web'
-), conversions AS (
+WITH conversions AS (
+  /* the paying users' web sessions and their first purchase within the window */
   SELECT
     s.session_id,
     n.subscription_id,
@@ -44,29 +39,36 @@ WITH all_web_sessions AS (
     n.amount_usd,
     n.mrr_usd,
     n.is_first_subscription_of_customer
-  FROM all_web_sessions AS s
+  FROM intermediate.int_visitor_sessions AS s
   INNER JOIN acquisition.new_subscriptions AS n
     ON n.user_id = s.user_id
     AND n.subscribed_at > s.started_at
     AND n.subscribed_at <= TIMESTAMP_ADD(s.started_at, INTERVAL @VAR('conversion_window_days') DAY)
+  WHERE
+    s.platform = 'web'
   QUALIFY
     ROW_NUMBER() OVER (PARTITION BY s.session_id ORDER BY n.subscribed_at, n.subscription_id) = 1
 ), candidates AS (
   /* the sessions this run may change: those from the interval's start on, the older ones
      whose visitor or number changed since they were written, and every session that
-     converts now or did when written (few: their visitor bought within the window) */
+     converts now or did when written (few: their visitor bought within the window).
+     Each CTE reads intermediate.int_visitor_sessions itself: one shared CTE over every
+     session would be materialized whole */
   SELECT
     s.session_id
-  FROM all_web_sessions AS s
+  FROM intermediate.int_visitor_sessions AS s
   LEFT JOIN @this_model AS t
     ON t.session_id = s.session_id
   WHERE
-    s.session_date >= @start_ds
-    OR t.session_id IS NULL
-    OR t.visitor_id <> s.visitor_id
-    OR t.user_id IS DISTINCT FROM s.user_id
-    OR t.visitor_session_number <> s.visitor_session_number
-    OR t.converted
+    s.platform = 'web'
+    AND (
+      s.session_date >= @start_ds
+      OR t.session_id IS NULL
+      OR t.visitor_id <> s.visitor_id
+      OR t.user_id IS DISTINCT FROM s.user_id
+      OR t.visitor_session_number <> s.visitor_session_number
+      OR t.converted
+    )
   UNION DISTINCT
   SELECT
     c.session_id
@@ -74,9 +76,11 @@ WITH all_web_sessions AS (
 ), web_sessions AS (
   SELECT
     s.*
-  FROM all_web_sessions AS s
+  FROM intermediate.int_visitor_sessions AS s
   INNER JOIN candidates AS k
     ON k.session_id = s.session_id
+  WHERE
+    s.platform = 'web'
 ), evaluated AS (
   SELECT
     s.session_id,
@@ -141,6 +145,8 @@ WITH all_web_sessions AS (
       t.is_new_customer,
       t.hours_to_conversion
     FROM @this_model AS t
+    INNER JOIN candidates AS k
+      ON k.session_id = t.session_id
     WHERE
       t.session_date < @start_ds
   )
