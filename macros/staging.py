@@ -16,6 +16,7 @@ the two engines spell differently.
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 
 from sqlglot import exp
@@ -196,11 +197,13 @@ def normalize_email(evaluator: MacroEvaluator, email: exp.Expression) -> exp.Exp
 # How each raw table is keyed and timed, and the staging model that keeps its valid rows.
 # `key`: the columns staging deduplicates on; `time`: the row's own timestamp (reported
 # with quarantined rows); `incremental`: the staging model's time column, when staging
-# reads only processed intervals of `time` (valid rows after them are pending, not missing).
+# reads only processed intervals of `time` (valid rows after them are pending, not missing);
+# `arrival`: when the loader delivered the row, for tables whose rejected rows
+# `staging.stg_quarantine__segment` collects incrementally, by the day they arrived.
 RAW_TABLES: dict[str, dict[str, t.Any]] = {
-    "raw_segment.pages": {"key": ["id"], "time": "timestamp", "staging": "staging.stg_segment__pages", "incremental": "event_date"},
-    "raw_segment.tracks": {"key": ["id"], "time": "timestamp", "staging": "staging.stg_segment__tracks", "incremental": "event_date"},
-    "raw_segment.identifies": {"key": ["id"], "time": "timestamp", "staging": "staging.stg_segment__identifies"},
+    "raw_segment.pages": {"key": ["id"], "time": "timestamp", "staging": "staging.stg_segment__pages", "incremental": "event_date", "arrival": "received_at"},
+    "raw_segment.tracks": {"key": ["id"], "time": "timestamp", "staging": "staging.stg_segment__tracks", "incremental": "event_date", "arrival": "received_at"},
+    "raw_segment.identifies": {"key": ["id"], "time": "timestamp", "staging": "staging.stg_segment__identifies", "incremental": "identify_date", "arrival": "received_at"},
     "raw_stripe.customer": {"key": ["id"], "time": "created", "staging": "staging.stg_stripe__customer"},
     "raw_stripe.product": {"key": ["id"], "time": "created", "staging": "staging.stg_stripe__product"},
     "raw_stripe.price": {"key": ["id"], "time": "created", "staging": "staging.stg_stripe__price"},
@@ -219,36 +222,107 @@ def _key_sql(spec: dict[str, t.Any]) -> str:
     return parts[0] if len(parts) == 1 else "CONCAT(" + ", '|', ".join(parts) + ")"
 
 
+def _arrival_sql(evaluator: MacroEvaluator, spec: dict[str, t.Any]) -> str:
+    """When a row arrived, for the quarantine's incremental part: its `arrival` column, a
+    row received before the project start (or never) counting as arriving at the start."""
+    start, column = _project_start_ts(evaluator), spec["arrival"]
+    return f"IF({column} IS NULL OR {column} < {start}, {start}, {column})"
+
+
+def _project_start_ts(evaluator: MacroEvaluator) -> str:
+    return f"TIMESTAMP '{evaluator.var('project_start', '2024-01-01')}'"
+
+
 @macro()
-def quarantined_rows(evaluator: MacroEvaluator) -> exp.Expression:
+def quarantined_rows(
+    evaluator: MacroEvaluator,
+    part: exp.Expression,
+    start: t.Optional[exp.Expression] = None,
+    end: t.Optional[exp.Expression] = None,
+) -> exp.Expression:
     """One SELECT per raw table of the rows staging rejects, UNION ALL-ed: raw_table,
-    raw_key, raw_timestamp, reject_reason. The body of `staging.stg_quarantine`."""
+    raw_key, raw_timestamp, reject_reason.
+
+    part 'arrivals': the tables with an `arrival` column (Segment), only rows that arrived
+    between `start` and `end`, with `arrived_at` too: the body of the incremental
+    `staging.stg_quarantine__segment`. part 'snapshots': every other table, whole (their rows
+    change in place): the rest of `staging.stg_quarantine`."""
+    which = _name(part).strip("'\"")
+    if which not in ("arrivals", "snapshots"):
+        raise ValueError(f"quarantined_rows: part must be 'arrivals' or 'snapshots', not {which!r}")
+    if which == "arrivals" and (start is None or end is None):
+        raise ValueError("quarantined_rows('arrivals', start, end): the arrival window is required")
     selects = []
     for name, spec in RAW_TABLES.items():
+        if bool(spec.get("arrival")) != (which == "arrivals"):
+            continue
         reason = reject_reason(evaluator, exp.Literal.string(name)).sql("bigquery")
-        selects.append(
-            f"SELECT '{name}' AS raw_table, {_key_sql(spec)} AS raw_key, "
-            f"CAST({spec['time']} AS TIMESTAMP) AS raw_timestamp, {reason} AS reject_reason "
-            f"FROM {name} WHERE ({reason}) IS NOT NULL"
-        )
+        columns = (f"SELECT '{name}' AS raw_table, {_key_sql(spec)} AS raw_key, "
+                   f"CAST({spec['time']} AS TIMESTAMP) AS raw_timestamp, {reason} AS reject_reason")
+        where = f"({reason}) IS NOT NULL"
+        if which == "arrivals":
+            window = f"BETWEEN {start.sql('bigquery')} AND {end.sql('bigquery')}"
+            column, first = spec["arrival"], _project_start_ts(evaluator)
+            columns += f", {_arrival_sql(evaluator, spec)} AS arrived_at"
+            # the same test as `arrived_at BETWEEN ...`, spelled so that a daily run's filter
+            # is a plain range on the arrival column (its second half folds away)
+            where += (f" AND ({column} {window} OR (({column} IS NULL OR {column} < {first})"
+                      f" AND {first} {window}))")
+        selects.append(f"{columns} FROM {name} WHERE {where}")
     return evaluator.parse_one(" UNION ALL ".join(selects))
 
 
 @macro()
-def raw_row_accounts(evaluator: MacroEvaluator) -> exp.Expression:
-    """Per raw table: raw, rejected, duplicate, pending and staged row counts as of the end
-    of the interval being processed, UNION ALL-ed. For incremental staging, rows dated
-    after that end are pending (raw) or not counted (staged). The body of
-    `staging.stg_raw_reconciliation`, which defines the CTE `processed(processed_until)`
-    holding @end_ts (macro variables are not bound yet when this macro expands)."""
-    end = "(SELECT p.processed_until FROM processed AS p)"
+def raw_row_accounts(evaluator: MacroEvaluator, end_ts: exp.Expression) -> exp.Expression:
+    """Per raw table: raw, rejected, duplicate, pending and staged row counts as of `end_ts`
+    (@end_ts, the end of the interval being processed), UNION ALL-ed: the body of
+    `staging.stg_raw_reconciliation`. For incremental staging, rows dated after that end
+    are pending (raw) or not counted (staged).
+
+    Segment tables (an `arrival` column) are counted without re-checking their history:
+    rejected rows are those `staging.stg_quarantine__segment` collected up to that end,
+    duplicates are the copies staging merged into each row (`raw_copies` - 1), and only the
+    rows received after the end (or, for a valid row dated after it, less than
+    `late_event_tolerance_hours` before it) are checked against the rules: a rejected row
+    received later is pending, like a valid row dated later. The other tables are small:
+    each row is checked, and a duplicate is a valid row repeating a key.
+
+    The end is compared as a plain literal, so on DuckDB a range on the arrival column
+    skips the row groups before it."""
+    end_text = _name(end_ts).strip("'\"")
+    end = f"'{end_text}'"
+    tolerance = int(evaluator.var("late_event_tolerance_hours", 24))
+    # a valid row is dated at most `tolerance` hours after it was received
+    received_since = f"'{(dt.datetime.fromisoformat(end_text) - dt.timedelta(hours=tolerance)).isoformat(sep=' ')}'"
     selects = []
     for name, spec in RAW_TABLES.items():
         reason = reject_reason(evaluator, exp.Literal.string(name)).sql("bigquery")
-        pending = f"{spec['time']} > {end}" if spec.get("incremental") else "FALSE"
         staged_filter = (
             f" WHERE {spec['incremental']} <= DATE({end})" if spec.get("incremental") else ""
         )
+        if spec.get("arrival"):
+            arrival = spec["arrival"]
+            # a valid row dated after the end is pending only where staging is incremental
+            valid_pending = f"r.reason IS NULL AND r.{spec['time']} > {end}" if spec.get("incremental") else "FALSE"
+            selects.append(
+                f"""SELECT
+                  '{name}' AS raw_table,
+                  '{spec['staging']}' AS staging_model,
+                  (SELECT COUNT(*) FROM {name}) AS raw_rows,
+                  (SELECT COUNT(*) FROM staging.stg_quarantine__segment AS q
+                   WHERE q.raw_table = '{name}' AND q.arrival_date <= DATE({end})) AS rejected_rows,
+                  (SELECT COALESCE(SUM(s.raw_copies), 0) - COUNT(*) FROM {spec['staging']} AS s{staged_filter})
+                    AS duplicate_rows,
+                  (SELECT COUNT(IF((r.reason IS NOT NULL AND r.{arrival} > {end}) OR ({valid_pending}), 1, NULL))
+                   FROM (
+                     SELECT {reason} AS reason, {arrival}, {spec['time']}
+                     FROM {name}
+                     WHERE {arrival} > {received_since}
+                   ) AS r) AS pending_rows,
+                  (SELECT COUNT(*) FROM {spec['staging']}{staged_filter}) AS staged_rows"""
+            )
+            continue
+        pending = f"{spec['time']} > {end}" if spec.get("incremental") else "FALSE"
         # one pass over the raw table: each row's reason and pending flag computed once
         # (COUNT(IF(...)), not COUNTIF: 0, not NULL, on an empty table in both engines)
         selects.append(

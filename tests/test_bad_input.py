@@ -34,7 +34,7 @@ from typing import Any, Callable
 import duckdb
 import pytest
 import time_machine
-from conftest import environ, load_script, view_fingerprints, without_yaml_tests
+from conftest import environ, fingerprint, load_script, view_fingerprints, without_yaml_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.date(2025, 1, 1)
@@ -74,7 +74,14 @@ TIME_COLUMN = {
     "raw_crm.opportunity": "created_date",
 }
 # Excluded from "unchanged": the quarantine and the reconciliation log exist to change.
-CHANGING_MODELS = {"staging.stg_quarantine", "staging.stg_raw_reconciliation"}
+CHANGING_MODELS = {"staging.stg_quarantine", "staging.stg_quarantine__segment", "staging.stg_raw_reconciliation"}
+# Segment staging: raw_copies counts the copies merged into a row, so a duplicate changes it
+# by design; every other column must stay as it was (and raw_copies is checked on its own).
+MERGED_COPIES = {
+    "raw_segment.pages": ("staging.stg_segment__pages", "page_view_id"),
+    "raw_segment.tracks": ("staging.stg_segment__tracks", "event_id"),
+    "raw_segment.identifies": ("staging.stg_segment__identifies", "identify_id"),
+}
 MART_SCHEMAS = {"product", "acquisition", "revenue", "customers", "sales", "intermediate"}
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 MAX_FLIPS = 0  # one-cent float flips tolerated per comparison: none since channel_performance sums exactly (@exact_sum)
@@ -329,17 +336,23 @@ def _inject(cursor, classes: tuple[BadClass, ...]) -> list[Injected]:
 
 def fingerprints(cursor) -> dict[str, tuple[int, str]]:
     """Rows and an order-free checksum of every view outside SQLMesh's own schemas
-    (conftest.view_fingerprints)."""
-    return view_fingerprints(cursor)
+    (conftest.view_fingerprints); Segment staging's without raw_copies (MERGED_COPIES)."""
+    prints = view_fingerprints(cursor)
+    for view in {v for v, _ in MERGED_COPIES.values()} & set(prints):
+        prints[view] = fingerprint(cursor, f"(SELECT * EXCLUDE (raw_copies) FROM {view})")
+    return prints
 
 
 Rows = tuple[list[str], list[bool], list[tuple]]  # columns, which are floats, rows
 
 
 def view_rows(cursor, view: str) -> Rows:
-    described = cursor.execute(f"DESCRIBE {view}").fetchall()
+    relation = view
+    if view in {v for v, _ in MERGED_COPIES.values()}:
+        relation = f"(SELECT * EXCLUDE (raw_copies) FROM {view})"
+    described = cursor.execute(f"DESCRIBE {relation}").fetchall()
     floats = [t in FLOAT_TYPES for _, t, *_ in described]
-    return [c for c, *_ in described], floats, cursor.execute(f"SELECT * FROM {view}").fetchall()
+    return [c for c, *_ in described], floats, cursor.execute(f"SELECT * FROM {relation}").fetchall()
 
 
 def row_differences(before: Rows, after: Rows) -> tuple[list[str], list[str]]:
@@ -394,6 +407,7 @@ class State:
     raw_counts: dict[str, int]
     staged_counts: dict[str, int] = field(default_factory=dict)
     rows: dict[str, Rows] = field(default_factory=dict)
+    merged: dict[tuple[str, str], int] = field(default_factory=dict)  # (raw table, id) -> raw_copies, where > 1
 
 
 def _naive_utc(stamp: dt.datetime | None) -> dt.datetime | None:
@@ -420,7 +434,12 @@ def _state(cursor) -> State:
         for t, r in reconciliation.items()
     }
     prints = fingerprints(cursor)
-    return State(prints, quarantine, reconciliation, raw_counts, staged, {v: view_rows(cursor, v) for v in prints})
+    merged = {
+        (table, key): copies
+        for table, (view, id_column) in MERGED_COPIES.items()
+        for key, copies in cursor.execute(f"SELECT {id_column}, raw_copies FROM {view} WHERE raw_copies > 1").fetchall()
+    }
+    return State(prints, quarantine, reconciliation, raw_counts, staged, {v: view_rows(cursor, v) for v in prints}, merged)
 
 
 @dataclass
@@ -518,6 +537,10 @@ def test_duplicate_is_counted_as_a_duplicate_not_quarantined(result, bad_class):
     dups_added = sum(1 for i in result.injected if i.cls.table == table and i.cls.reason is None)
     grown = result.dirty.reconciliation[table]["duplicate_rows"] - result.clean.reconciliation[table]["duplicate_rows"]
     assert grown == dups_added
+    if table in MERGED_COPIES:
+        # the staged row merged the copies: one more raw copy per valid copy injected under its id
+        same_key_dups = sum(1 for i in result.injected if i.cls.reason is None and (i.cls.table, i.key) == (table, dup.key))
+        assert result.dirty.merged.get((table, dup.key)) == result.clean.merged.get((table, dup.key), 1) + same_key_dups
 
 
 def test_quarantine_holds_the_bad_rows_and_nothing_else(result):

@@ -158,7 +158,8 @@ def _physical_tables(fetch) -> set[str]:
         f"{s}.{t}"
         for s, t in fetch(
             "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_type = 'BASE TABLE' AND table_schema LIKE 'sqlmesh\\_\\_%' ESCAPE '\\'"
+            # a VIEW model's physical object is a view (staging.stg_quarantine)
+            "WHERE table_type IN ('BASE TABLE', 'VIEW') AND table_schema LIKE 'sqlmesh\\_\\_%' ESCAPE '\\'"
         )
     }
 

@@ -2,11 +2,15 @@
    Stripe rows included, reason 'test_mode'). The rules live in macros/staging.py and are
    the same ones the staging models filter with, so nothing is dropped unseen:
    raw = staged + duplicates + rejected (+ pending) is audited in
-   staging.stg_raw_reconciliation. */
+   staging.stg_raw_reconciliation.
+
+   A view: Segment's rejected rows come from staging.stg_quarantine__segment, collected
+   incrementally by the day they arrived (so a daily run does not re-check years of
+   events); the other sources' tables are small and change in place, so their rules are
+   applied to the whole table whenever the view is read. */
 MODEL (
   name staging.stg_quarantine,
-  kind FULL,
-  clustered_by (raw_table, reject_reason),
+  kind VIEW,
   session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_quarantine')]),
   audits (
     not_null(columns := (raw_table, raw_key, reject_reason)),
@@ -20,7 +24,14 @@ MODEL (
 );
 
 WITH rejected AS (
-  @quarantined_rows()
+  SELECT
+    s.raw_table,
+    s.raw_key,
+    s.raw_timestamp,
+    s.reject_reason
+  FROM staging.stg_quarantine__segment AS s
+  UNION ALL
+  @quarantined_rows('snapshots')
 )
 SELECT
   r.raw_table::STRING AS raw_table, /* the raw table the row came from, e.g. raw_segment.tracks */

@@ -39,7 +39,8 @@ WITH source AS (
     context_user_agent,
     context_locale,
     context_location_country,
-    context_location_city
+    context_location_city,
+    COUNT(*) OVER (PARTITION BY id) AS raw_copies
   FROM raw_segment.pages
   WHERE
     @is_valid_raw_row('raw_segment.pages')
@@ -60,6 +61,7 @@ SELECT
   utm.timestamp::TIMESTAMP AS viewed_at, /* when the page was viewed, UTC */
   DATE(utm.timestamp) AS event_date, /* UTC day of viewed_at */
   utm.received_at::TIMESTAMP AS received_at, /* when Segment received the message, UTC */
+  utm.raw_copies::INT64 AS raw_copies, /* valid raw copies of this message id that staging read and merged into this row (1 = no duplicate) */
   FLOOR(TIMESTAMP_DIFF(utm.received_at, utm.timestamp, MICROSECOND) / 1000000)::INT64 AS arrival_delay_seconds, /* received_at - viewed_at */
   utm.url::STRING AS url, /* full URL */
   utm.path::STRING AS page_path, /* URL path, e.g. /pricing */

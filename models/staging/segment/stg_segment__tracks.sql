@@ -37,7 +37,8 @@ WITH source AS (
     context_campaign_source,
     context_campaign_medium,
     context_campaign_name,
-    properties
+    properties,
+    COUNT(*) OVER (PARTITION BY id) AS raw_copies
   FROM raw_segment.tracks
   WHERE
     @is_valid_raw_row('raw_segment.tracks')
@@ -54,6 +55,7 @@ SELECT
   t.timestamp::TIMESTAMP AS event_at, /* when the event happened, UTC */
   DATE(t.timestamp) AS event_date, /* UTC day of event_at */
   t.received_at::TIMESTAMP AS received_at, /* when Segment received the message, UTC */
+  t.raw_copies::INT64 AS raw_copies, /* valid raw copies of this message id that staging read and merged into this row (1 = no duplicate) */
   t.sent_at::TIMESTAMP AS sent_at, /* when the client sent the message, UTC */
   FLOOR(TIMESTAMP_DIFF(t.received_at, t.timestamp, MICROSECOND) / 1000000)::INT64 AS arrival_delay_seconds, /* received_at - event_at */
   COALESCE(LOWER(t.context_device_type), 'unknown')::STRING AS platform, /* web | ios | android | unknown */
