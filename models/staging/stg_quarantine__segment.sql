@@ -4,14 +4,14 @@
    Incremental, so a daily run reads only the rows delivered since the last one (the
    lookback re-reads a week, for a loader that delivers a day's rows late); the rules are
    those of macros/staging.py, as for the staging models. Read it through
-   staging.stg_quarantine, which adds the other sources' rejected rows. */
+   staging.stg_quarantine, which adds the other sources' rejected rows. No grain: two
+   copies of one rejected message are two rows, as they are two raw rows. */
 MODEL (
   name staging.stg_quarantine__segment,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column arrival_date,
     lookback 7
   ),
-  grain (raw_table, raw_key, arrived_at),
   partitioned_by arrival_date,
   clustered_by (raw_table, reject_reason),
   session_properties (query_label = [('app', 'growthmesh'), ('layer', 'staging'), ('model', 'stg_quarantine__segment')]),
